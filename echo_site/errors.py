@@ -1,0 +1,183 @@
+"""Named error codes raised by services, rendered in one place for REST.
+
+The websocket consumers render the same `ServiceError` as an error frame (see chat/consumers.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorCode(StrEnum):
+    """Every stable error code the API and the websocket protocol emit."""
+
+    INVALID = "invalid"
+    PARSE_ERROR = "parse_error"
+    NOT_AUTHENTICATED = "not_authenticated"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_A_PARTY = "not_a_party"
+    WRONG_ROLE = "wrong_role"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    NOT_ACCEPTABLE = "not_acceptable"
+    THROTTLED = "throttled"
+    INVALID_TRANSITION = "invalid_transition"
+    OWN_ITEM = "own_item"
+    ORDER_CLOSED = "order_closed"
+    ORDER_NOT_COMPLETED = "order_not_completed"
+    ALREADY_REVIEWED = "already_reviewed"
+    SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID: 400,
+    ErrorCode.PARSE_ERROR: 400,
+    ErrorCode.OWN_ITEM: 400,
+    ErrorCode.NOT_AUTHENTICATED: 401,
+    ErrorCode.AUTHENTICATION_FAILED: 401,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.NOT_A_PARTY: 403,
+    ErrorCode.WRONG_ROLE: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.NOT_ACCEPTABLE: 406,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.THROTTLED: 429,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.ORDER_CLOSED: 409,
+    ErrorCode.ORDER_NOT_COMPLETED: 409,
+    ErrorCode.ALREADY_REVIEWED: 409,
+    ErrorCode.SERVER_ERROR: 500,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+}
+
+
+class ServiceError(Exception):
+    """A named, expected failure of a service call.
+
+    `extra` carries additional plain JSON values for the client (e.g. the allowed moves).
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode | str,
+        message: str,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        extra: dict[str, Any] | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = str(code)
+        self.message = message
+        self.fields = fields or {}
+        self.extra = extra or {}
+        self.http_status = http_status or HTTP_STATUS.get(ErrorCode(code), 400)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, "fields": self.fields, **self.extra}
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": message, "code": code, "fields": fields or {}}
+
+
+def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested validation detail into {"field": ["message", ...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten_fields(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(v, dict | list) for v in detail):
+            out[prefix or "non_field_errors"] = [str(v) for v in detail]
+        else:
+            for index, value in enumerate(detail):
+                out.update(_flatten_fields(value, f"{prefix}[{index}]"))
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+_DRF_CODES: dict[type[exceptions.APIException], ErrorCode] = {
+    exceptions.ParseError: ErrorCode.PARSE_ERROR,
+    exceptions.NotAuthenticated: ErrorCode.NOT_AUTHENTICATED,
+    exceptions.AuthenticationFailed: ErrorCode.AUTHENTICATION_FAILED,
+    exceptions.PermissionDenied: ErrorCode.PERMISSION_DENIED,
+    exceptions.NotFound: ErrorCode.NOT_FOUND,
+    exceptions.MethodNotAllowed: ErrorCode.METHOD_NOT_ALLOWED,
+    exceptions.NotAcceptable: ErrorCode.NOT_ACCEPTABLE,
+    exceptions.UnsupportedMediaType: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    exceptions.Throttled: ErrorCode.THROTTLED,
+}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """The one place REST errors are rendered: {"error", "code", "fields"}."""
+    if isinstance(exc, ServiceError):
+        return Response(exc.as_dict(), status=exc.http_status)
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # unexpected: Django's 500 handler (JSON under /api/) takes over
+
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten_fields(exc.detail)
+        first = next(iter(fields.items()), ("", ["Invalid input."]))
+        field_name, messages = first
+        message = (
+            messages[0] if field_name == "non_field_errors" else f"{field_name}: {messages[0]}"
+        )
+        response.data = error_body(ErrorCode.INVALID, message, fields)
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+
+    code = next(
+        (code for cls, code in _DRF_CODES.items() if isinstance(exc, cls)),
+        None,
+    )
+    detail = getattr(exc, "detail", "")
+    message = str(detail) if not isinstance(detail, dict | list) else "Request failed."
+    if code is None:
+        code_attr = getattr(detail, "code", None)
+        code_str = str(code_attr) if code_attr else "error"
+    else:
+        code_str = str(code)
+    # simplejwt's InvalidToken carries a dict detail; keep the message short and token-free.
+    if isinstance(detail, dict):
+        message = str(detail.get("detail", "Request failed."))
+    response.data = error_body(code_str, message)
+    return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body(ErrorCode.NOT_FOUND, "Not found."), status=404)
+
+
+def json_500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        error_body(ErrorCode.SERVER_ERROR, "Internal server error. It has been logged."), status=500
+    )

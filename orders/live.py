@@ -1,0 +1,100 @@
+"""What the order domain announces to live clients: "something happened on order N".
+
+Services call these inside their transaction; `broadcast_on_commit` holds each event until the
+commit. Every event goes to the order's room and to both parties' notification feeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from echo_site.realtime import broadcast_on_commit, order_group, user_group
+
+from .models import Message, Order, OrderEvent, Review
+
+PREVIEW_LENGTH = 80
+
+
+def order_groups(order: Order) -> list[str]:
+    return [order_group(order.pk), user_group(order.buyer_id), user_group(order.creator_id)]
+
+
+def order_data(order: Order) -> dict[str, Any]:
+    from .serializers import OrderSerializer
+
+    return dict(OrderSerializer(order, context={"omit_allowed_moves": True}).data)
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    from .serializers import MessageSerializer
+
+    return dict(MessageSerializer(message).data)
+
+
+def event_data(event: OrderEvent) -> dict[str, Any]:
+    from .serializers import OrderEventSerializer
+
+    return dict(OrderEventSerializer(event).data)
+
+
+def order_placed(*, order: Order, event: OrderEvent) -> None:
+    broadcast_on_commit(
+        groups=order_groups(order),
+        event="order.created",
+        data={
+            "order_id": order.pk,
+            "seq": event.seq,
+            "order": order_data(order),
+            "event": event_data(event),
+        },
+    )
+
+
+def order_moved(*, order: Order, event: OrderEvent) -> None:
+    broadcast_on_commit(
+        groups=order_groups(order),
+        event="order.status",
+        data={
+            "order_id": order.pk,
+            "seq": event.seq,
+            "order": order_data(order),
+            "event": event_data(event),
+        },
+    )
+
+
+def message_posted(*, order: Order, message: Message) -> None:
+    data = message_data(message)
+    broadcast_on_commit(
+        groups=[order_group(order.pk)],
+        event="message.new",
+        data={"order_id": order.pk, "seq": message.seq, "message": data},
+    )
+    preview = message.content[:PREVIEW_LENGTH]
+    broadcast_on_commit(
+        groups=[user_group(order.buyer_id), user_group(order.creator_id)],
+        event="message.new",
+        data={
+            "order_id": order.pk,
+            "seq": message.seq,
+            "message": {**data, "content": preview, "preview": True},
+        },
+    )
+
+
+def read_marked(*, order: Order, user_id: int, seq: int) -> None:
+    broadcast_on_commit(
+        groups=[order_group(order.pk), user_group(user_id)],
+        event="read",
+        data={"order_id": order.pk, "user_id": user_id, "seq": seq},
+    )
+
+
+def review_left(*, order: Order, review: Review) -> None:
+    from .serializers import ReviewSerializer
+
+    broadcast_on_commit(
+        groups=order_groups(order),
+        event="review.new",
+        data={"order_id": order.pk, "review": dict(ReviewSerializer(review).data)},
+    )

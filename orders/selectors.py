@@ -1,0 +1,125 @@
+"""Reads and access checks for orders, messages and reviews."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Avg, Count, Q, QuerySet
+
+from echo_site.errors import ErrorCode, ServiceError
+
+from .models import Item, Message, Order, OrderEvent, ReadMark, Review
+
+UserLike = AbstractBaseUser | AnonymousUser
+
+
+def is_admin(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False))
+
+
+def item_list(*, item_type: str | None = None, creator_id: int | None = None) -> QuerySet[Item]:
+    items = Item.objects.filter(is_archived=False).select_related("creator")
+    if item_type:
+        items = items.filter(item_type=item_type)
+    if creator_id is not None:
+        items = items.filter(creator_id=creator_id)
+    return items
+
+
+def item_get(*, item_id: int) -> Item:
+    item = Item.objects.select_related("creator").filter(pk=item_id, is_archived=False).first()
+    if item is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"Item {item_id} does not exist.")
+    return item
+
+
+def order_get_for_user(*, order_id: int, user: Any) -> Order:
+    """The order if `user` is one of its parties or an admin; 404 if unknown, 403 otherwise."""
+    order = Order.objects.select_related("item", "buyer", "creator").filter(pk=order_id).first()
+    if order is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order_id} does not exist.")
+    if not (order.is_party(user.pk) or is_admin(user)):
+        raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
+    return order
+
+
+def order_list_for_user(
+    *, user: Any, status: str | None = None, role: str | None = None
+) -> QuerySet[Order]:
+    if role == "buyer":
+        orders = Order.objects.filter(buyer=user)
+    elif role == "creator":
+        orders = Order.objects.filter(creator=user)
+    else:
+        orders = Order.objects.filter(Q(buyer=user) | Q(creator=user))
+    if status:
+        orders = orders.filter(status=status)
+    return orders.select_related("item").order_by("-created_at", "-id")
+
+
+def message_page(
+    *, order: Order, after: int = 0, before: int | None = None, limit: int = 50
+) -> tuple[list[Message], bool]:
+    """Messages oldest first: after `after`, or the last `limit` before `before`."""
+    messages = Message.objects.filter(order=order).select_related("sender")
+    if before is not None:
+        rows = list(messages.filter(seq__gt=after, seq__lt=before).order_by("-seq")[: limit + 1])
+        has_more = len(rows) > limit
+        return list(reversed(rows[:limit])), has_more
+    rows = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def event_page(*, order: Order, after: int = 0, limit: int = 200) -> tuple[list[OrderEvent], bool]:
+    rows = list(
+        OrderEvent.objects.filter(order=order, seq__gt=after)
+        .select_related("actor")
+        .order_by("seq")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def timeline_after(*, order_id: int, after: int, limit: int = 500) -> list[Message | OrderEvent]:
+    """Messages and moves after `after`, merged in seq order (at most `limit` entries)."""
+    messages = list(
+        Message.objects.filter(order_id=order_id, seq__gt=after)
+        .select_related("sender")
+        .order_by("seq")[:limit]
+    )
+    events = list(
+        OrderEvent.objects.filter(order_id=order_id, seq__gt=after)
+        .select_related("actor")
+        .order_by("seq")[:limit]
+    )
+    merged: list[Message | OrderEvent] = sorted([*messages, *events], key=lambda row: row.seq)
+    return merged[:limit]
+
+
+def unread_count(*, order: Order, user_id: int) -> int:
+    """Messages from the other party that this user has not marked read."""
+    mark = ReadMark.objects.filter(order=order, user_id=user_id).first()
+    last_read = mark.last_read_seq if mark else 0
+    return Message.objects.filter(order=order, seq__gt=last_read).exclude(sender_id=user_id).count()
+
+
+def review_list_for_creator(*, creator_id: int) -> QuerySet[Review]:
+    return (
+        Review.objects.filter(creator_id=creator_id)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
+
+
+def review_average_for_creator(*, creator_id: int) -> dict[str, Any]:
+    stats = Review.objects.filter(creator_id=creator_id).aggregate(
+        average=Avg("score"), count=Count("id")
+    )
+    average = stats["average"]
+    rounded = (
+        None
+        if average is None
+        else float(Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    )
+    return {"user_id": creator_id, "average": rounded, "count": stats["count"]}

@@ -1,0 +1,281 @@
+"""Input and output shapes of the orders API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Item, ItemType, Message, Order, OrderEvent, OrderStatus, Review
+from .state import allowed_moves
+
+
+class CamelCaseAliasMixin:
+    """Accept ECHO's first implementation's camelCase keys (itemId, finalPrice, orderId).
+
+    The snake_case key wins when a client sends both.
+    """
+
+    aliases: dict[str, str] = {
+        "itemId": "item_id",
+        "finalPrice": "final_price",
+        "orderId": "order_id",
+        "clientId": "client_id",
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) or hasattr(data, "keys"):
+            data = dict(data.items())
+            for camel, snake in self.aliases.items():
+                if camel in data and snake not in data:
+                    data[snake] = data.pop(camel)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def price_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    is_admin = serializers.BooleanField(source="is_staff", read_only=True)
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        min_length=3,
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
+    )
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(min_length=1, max_length=128, write_only=True)
+
+
+# --- Listings ---------------------------------------------------------------------------------
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    creator_id = serializers.IntegerField(read_only=True)
+    creator_username = serializers.CharField(source="creator.username", read_only=True)
+    base_price = price_field(read_only=True)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "creator_id",
+            "creator_username",
+            "title",
+            "description",
+            "base_price",
+            "item_type",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ItemInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
+    aliases = {"basePrice": "base_price", "itemType": "item_type"}
+    title = serializers.CharField(min_length=3, max_length=150)
+    description = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default=""
+    )
+    base_price = price_field(min_value=Decimal("0"), max_value=Decimal(settings.ORDER_MAX_PRICE))
+    item_type = serializers.ChoiceField(choices=ItemType.choices)
+
+
+class ItemPatchSerializer(ItemInputSerializer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["partial"] = True
+        super().__init__(*args, **kwargs)
+
+
+class ItemFilterSerializer(serializers.Serializer):
+    item_type = serializers.ChoiceField(choices=ItemType.choices, required=False)
+    creator = serializers.IntegerField(min_value=1, required=False)
+
+
+# --- Orders -----------------------------------------------------------------------------------
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    buyer_id = serializers.IntegerField(read_only=True)
+    creator_id = serializers.IntegerField(read_only=True)
+    item_id = serializers.IntegerField(read_only=True)
+    item_title = serializers.CharField(source="item.title", read_only=True)
+    final_price = price_field(read_only=True)
+    allowed_moves = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "buyer_id",
+            "creator_id",
+            "item_id",
+            "item_title",
+            "final_price",
+            "status",
+            "last_seq",
+            "created_at",
+            "updated_at",
+            "completed_at",
+            "allowed_moves",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices))
+    )
+    def get_allowed_moves(self, order: Order) -> list[str]:
+        if self.context.get("omit_allowed_moves"):
+            return []
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return []
+        return allowed_moves(order=order, user_id=user.pk, is_admin=user.is_staff)
+
+
+class OrderCreateInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
+    item_id = serializers.IntegerField(min_value=1)
+    final_price = price_field(
+        required=False,
+        allow_null=True,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(settings.ORDER_MAX_PRICE),
+    )
+
+
+class OrderListFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    role = serializers.ChoiceField(choices=["buyer", "creator"], required=False)
+
+
+class OrderMoveInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(read_only=True)
+    actor_id = serializers.IntegerField(read_only=True)
+    actor_username = serializers.CharField(source="actor.username", read_only=True)
+    from_status = serializers.CharField(read_only=True, help_text="Empty for the placement.")
+
+    class Meta:
+        model = OrderEvent
+        fields = [
+            "id",
+            "order_id",
+            "seq",
+            "actor_id",
+            "actor_username",
+            "from_status",
+            "to_status",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SeqPageQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    before = serializers.IntegerField(min_value=1, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
+
+
+class EventPageQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=200)
+
+
+# --- Messages ---------------------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(read_only=True)
+    sender_id = serializers.IntegerField(read_only=True)
+    sender_username = serializers.CharField(source="sender.username", read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "order_id",
+            "seq",
+            "sender_id",
+            "sender_username",
+            "content",
+            "sent_at",
+            "client_id",
+        ]
+        read_only_fields = fields
+
+
+class MessageInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
+    # Length is checked on the trimmed text by the service; the cap here rejects huge bodies early.
+    content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=20000)
+    client_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+
+
+class OrderMessageInputSerializer(MessageInputSerializer):
+    order_id = serializers.IntegerField(min_value=1)
+
+
+class MessagePageSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    has_more = serializers.BooleanField()
+    last_seq = serializers.IntegerField()
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = OrderEventSerializer(many=True)
+    has_more = serializers.BooleanField()
+    last_seq = serializers.IntegerField()
+
+
+# --- Reviews ----------------------------------------------------------------------------------
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(read_only=True)
+    author_id = serializers.IntegerField(read_only=True)
+    author_username = serializers.CharField(source="author.username", read_only=True)
+    creator_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "order_id",
+            "author_id",
+            "author_username",
+            "creator_id",
+            "score",
+            "comment",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReviewInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
+    order_id = serializers.IntegerField(min_value=1)
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReviewAverageSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    average = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()

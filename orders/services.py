@@ -1,0 +1,319 @@
+"""Every write on listings, orders, messages and reviews.
+
+Each function is keyword-only, validates its input, owns its transaction and announces what
+happened through `orders.live` after commit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from echo_site.errors import ErrorCode, ServiceError
+
+from . import live
+from .models import (
+    ACTIVE_STATUSES,
+    Item,
+    Message,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    ReadMark,
+    Review,
+)
+from .selectors import is_admin
+from .state import TRANSITIONS, allowed_moves, may_move, moves_from, roles_of
+
+User = get_user_model()
+
+MAX_PRICE = Decimal(settings.ORDER_MAX_PRICE)
+
+
+def _invalid(field: str, message: str) -> ServiceError:
+    return ServiceError(ErrorCode.INVALID, f"{field}: {message}", fields={field: [message]})
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+
+def user_register(*, username: str, email: str, password: str) -> Any:
+    username = username.strip()
+    email = email.strip().lower()
+    if User.objects.filter(username__iexact=username).exists():
+        raise _invalid("username", "This username is taken.")
+    if User.objects.filter(email__iexact=email).exists():
+        raise _invalid("email", "An account with this email exists.")
+    candidate = User(username=username, email=email)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise ServiceError(
+            ErrorCode.INVALID,
+            f"password: {exc.messages[0]}",
+            fields={"password": list(exc.messages)},
+        ) from exc
+    candidate.set_password(password)
+    try:
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError as exc:  # a concurrent registration took the name
+        raise _invalid("username", "This username is taken.") from exc
+    return candidate
+
+
+# --- Listings ---------------------------------------------------------------------------------
+
+
+def item_create(
+    *, creator: Any, title: str, description: str, base_price: Decimal, item_type: str
+) -> Item:
+    with transaction.atomic():
+        return Item.objects.create(
+            creator=creator,
+            title=title.strip(),
+            description=description.strip(),
+            base_price=base_price,
+            item_type=item_type,
+        )
+
+
+def _require_item_owner(*, item: Item, actor: Any) -> None:
+    if item.creator_id != actor.pk and not is_admin(actor):
+        raise ServiceError(ErrorCode.PERMISSION_DENIED, "Only the listing's creator may change it.")
+
+
+def item_update(*, item: Item, actor: Any, changes: dict[str, Any]) -> Item:
+    _require_item_owner(item=item, actor=actor)
+    allowed = {"title", "description", "base_price", "item_type"}
+    with transaction.atomic():
+        for name, value in changes.items():
+            if name not in allowed:
+                continue
+            setattr(item, name, value.strip() if isinstance(value, str) else value)
+        item.save()
+    return item
+
+
+def item_archive(*, item: Item, actor: Any) -> None:
+    """Delete a listing for everyone; orders already placed on it keep it for their history."""
+    _require_item_owner(item=item, actor=actor)
+    with transaction.atomic():
+        Item.objects.filter(pk=item.pk).update(is_archived=True, updated_at=timezone.now())
+
+
+# --- Orders -----------------------------------------------------------------------------------
+
+
+def _next_seq(order: Order) -> int:
+    """Take the next timeline number. The caller holds the order's row lock."""
+    order.last_seq += 1
+    Order.objects.filter(pk=order.pk).update(last_seq=order.last_seq)
+    return order.last_seq
+
+
+def _lock_order(order_id: int) -> Order:
+    return Order.objects.select_for_update().select_related("item").get(pk=order_id)
+
+
+def order_place(*, buyer: Any, item: Item, final_price: Decimal | None = None) -> Order:
+    if item.is_archived:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"Item {item.pk} does not exist.")
+    if item.creator_id == buyer.pk:
+        raise ServiceError(ErrorCode.OWN_ITEM, "You cannot order your own listing.")
+    price = item.base_price if final_price is None else final_price
+    if price <= 0:
+        if final_price is None:
+            raise _invalid(
+                "final_price", "This listing has no base price; send the agreed final_price."
+            )
+        raise _invalid("final_price", "Must be greater than 0.")
+    if price > MAX_PRICE:
+        raise _invalid("final_price", f"Must be at most {MAX_PRICE}.")
+    if price != price.quantize(Decimal("0.01")):
+        raise _invalid("final_price", "At most 2 decimal places.")
+
+    with transaction.atomic():
+        order = Order.objects.create(
+            buyer=buyer, creator_id=item.creator_id, item=item, final_price=price, last_seq=1
+        )
+        event = OrderEvent.objects.create(
+            order=order, seq=1, actor=buyer, from_status="", to_status=OrderStatus.PENDING
+        )
+        live.order_placed(order=order, event=event)
+    return order
+
+
+def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> OrderEvent:
+    """Move `order` to `to_status` if the state machine lets `actor` make that move now.
+
+    The order row is locked for the check and the write, so of two concurrent moves one wins and
+    the other sees the new state (409).
+    """
+    if to_status not in OrderStatus.values:
+        raise _invalid("status", f"Unknown status {to_status!r}.")
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise _invalid("note", "At most 1000 characters.")
+    admin = is_admin(actor)
+    if not (order.is_party(actor.pk) or admin):
+        raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
+
+    with transaction.atomic():
+        locked = _lock_order(order.pk)
+        from_status = locked.status
+        if (from_status, to_status) not in TRANSITIONS:
+            allowed = allowed_moves(order=locked, user_id=actor.pk, is_admin=admin)
+            raise ServiceError(
+                ErrorCode.INVALID_TRANSITION,
+                f"An order that is {from_status} cannot move to {to_status}.",
+                extra={
+                    "status": from_status,
+                    "allowed_moves": allowed,
+                    "moves_from_status": moves_from(from_status),
+                },
+            )
+        roles = roles_of(order=locked, user_id=actor.pk, is_admin=admin)
+        if not may_move(roles=roles, from_status=from_status, to_status=to_status):
+            who = " or ".join(sorted(TRANSITIONS[(from_status, to_status)]))
+            raise ServiceError(
+                ErrorCode.WRONG_ROLE,
+                f"Only the {who} may move this order from {from_status} to {to_status}.",
+                extra={
+                    "allowed_moves": allowed_moves(order=locked, user_id=actor.pk, is_admin=admin)
+                },
+            )
+        now = timezone.now()
+        seq = locked.last_seq + 1
+        fields: dict[str, Any] = {"status": to_status, "last_seq": seq, "updated_at": now}
+        if to_status == OrderStatus.COMPLETED:
+            fields["completed_at"] = now
+        Order.objects.filter(pk=locked.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        event = OrderEvent.objects.create(
+            order=locked,
+            seq=seq,
+            actor=actor,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+        )
+        live.order_moved(order=locked, event=event)
+
+    # Keep the caller's instance current.
+    for name in ("status", "last_seq", "updated_at", "completed_at"):
+        setattr(order, name, getattr(locked, name))
+    return event
+
+
+# --- Messages ---------------------------------------------------------------------------------
+
+
+def message_post(
+    *, order: Order, sender: Any, content: str, client_id: str | None = None
+) -> tuple[Message, bool]:
+    """Store a message on the order's timeline; returns (message, created).
+
+    A client_id the sender already used on this order returns the first message and stores
+    nothing new.
+    """
+    if not isinstance(content, str):
+        raise _invalid("content", "Must be a string.")
+    content = content.strip()
+    if not content:
+        raise _invalid("content", "Must not be empty.")
+    if len(content) > settings.MESSAGE_MAX_LENGTH:
+        raise _invalid("content", f"At most {settings.MESSAGE_MAX_LENGTH} characters.")
+    if client_id is not None:
+        client_id = str(client_id).strip() or None
+        if client_id is not None and len(client_id) > 64:
+            raise _invalid("client_id", "At most 64 characters.")
+    if not order.is_party(sender.pk):
+        raise ServiceError(ErrorCode.NOT_A_PARTY, "Only the order's buyer and creator may post.")
+
+    with transaction.atomic():
+        locked = _lock_order(order.pk)
+        if client_id is not None:
+            existing = (
+                Message.objects.select_related("sender")
+                .filter(order=locked, sender=sender, client_id=client_id)
+                .first()
+            )
+            if existing is not None:
+                return existing, False
+        if locked.status not in ACTIVE_STATUSES:
+            raise ServiceError(
+                ErrorCode.ORDER_CLOSED,
+                f"The order is {locked.status}; messages are closed.",
+                extra={"status": locked.status},
+            )
+        seq = _next_seq(locked)
+        message = Message.objects.create(
+            order=locked, seq=seq, sender=sender, content=content, client_id=client_id
+        )
+        # The sender has read everything up to their own message.
+        ReadMark.objects.update_or_create(
+            order=locked, user=sender, defaults={"last_read_seq": seq}
+        )
+        live.message_posted(order=locked, message=message)
+    order.last_seq = locked.last_seq
+    return message, True
+
+
+def read_mark(*, order: Order, user: Any, seq: int) -> int:
+    """Record that `user` has read the timeline up to `seq`; marks never move backwards."""
+    if not order.is_party(user.pk):
+        raise ServiceError(ErrorCode.NOT_A_PARTY, "Only the order's parties keep read marks.")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise _invalid("seq", "Must be a non-negative integer.")
+    with transaction.atomic():
+        locked = _lock_order(order.pk)
+        seq = min(seq, locked.last_seq)
+        mark, _ = ReadMark.objects.select_for_update().get_or_create(order=locked, user=user)
+        if seq > mark.last_read_seq:
+            mark.last_read_seq = seq
+            mark.save(update_fields=["last_read_seq", "updated_at"])
+            live.read_marked(order=locked, user_id=user.pk, seq=seq)
+    return mark.last_read_seq
+
+
+# --- Reviews ----------------------------------------------------------------------------------
+
+
+def review_leave(*, order: Order, author: Any, score: int, comment: str = "") -> Review:
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise _invalid("score", "Must be a whole number from 1 to 5.")
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise _invalid("comment", "At most 2000 characters.")
+    if order.buyer_id != author.pk:
+        if order.creator_id == author.pk or is_admin(author):
+            raise ServiceError(ErrorCode.WRONG_ROLE, "Only the buyer may review an order.")
+        raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
+    if order.status != OrderStatus.COMPLETED:
+        raise ServiceError(
+            ErrorCode.ORDER_NOT_COMPLETED,
+            f"Only a completed order can be reviewed; this one is {order.status}.",
+        )
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(
+                order=order,
+                author=author,
+                creator_id=order.creator_id,
+                score=score,
+                comment=comment,
+            )
+            live.review_left(order=order, review=review)
+    except IntegrityError as exc:
+        # The unique key on order decides between concurrent attempts.
+        raise ServiceError(ErrorCode.ALREADY_REVIEWED, "This order has a review already.") from exc
+    return review

@@ -1,0 +1,129 @@
+"""Shared fixtures, and the rule that service-backed tests really use the services in CI.
+
+The suite runs twice (see ./dev.sh test): on the embedded defaults, and with DATABASE_URL and
+REDIS_URL pointing at PostgreSQL and Redis. Tests marked `services` need the second pass. When a
+service is configured but unreachable, its tests skip with the reason; under CI=true that is a
+failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import ItemFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def uses_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def uses_redis() -> bool:
+    return bool(getattr(settings, "REDIS_URL", ""))
+
+
+def _service_problem() -> str | None:
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if database_url and not _reachable(database_url, 5432):
+        return f"PostgreSQL is not reachable at {urlparse(database_url).hostname}"
+    if redis_url and not _reachable(redis_url, 6379):
+        return f"Redis is not reachable at {urlparse(redis_url).hostname}"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problem = _service_problem()
+    services_pass = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+    for item in items:
+        needs_services = item.get_closest_marker("services") is not None
+        if problem:
+            if IN_CI:
+                pytest.exit(f"CI needs its services: {problem}", returncode=3)
+            item.add_marker(pytest.mark.skip(reason=problem))
+        elif needs_services and not services_pass:
+            reason = "needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (./dev.sh test)"
+            if IN_CI:
+                item.add_marker(pytest.mark.xfail(reason=reason, run=False, strict=True))
+            else:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    # Throttle counters live in the cache; each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return "a-Strong-pass-42"
+
+
+@pytest.fixture
+def buyer(db: Any, password: str) -> Any:
+    return UserFactory(username="buyer", password=password)
+
+
+@pytest.fixture
+def creator(db: Any, password: str) -> Any:
+    return UserFactory(username="creator", password=password)
+
+
+@pytest.fixture
+def outsider(db: Any, password: str) -> Any:
+    return UserFactory(username="outsider", password=password)
+
+
+@pytest.fixture
+def admin_user(db: Any, password: str) -> Any:
+    return UserFactory(username="admin", password=password, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def item(creator: Any) -> Any:
+    return ItemFactory(creator=creator, base_price=Decimal("450.00"))
+
+
+@pytest.fixture
+def order(buyer: Any, item: Any) -> Any:
+    from orders import services
+
+    return services.order_place(buyer=buyer, item=item)
+
+
+def client_for(user: Any | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def api() -> Any:
+    """`api(user)` gives a DRF test client authenticated as `user` (None: anonymous)."""
+    return client_for
