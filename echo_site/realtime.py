@@ -1,51 +1,115 @@
 """The one place that broadcasts to live clients.
 
 Services call `broadcast_on_commit`; the event goes out through the channel layer only after the
-surrounding transaction commits, so no client hears of a row that later rolled back. A broadcast
-that fails (Redis down, say) is logged and swallowed: the write already succeeded, and clients
-recover what they missed from the database with `sync`.
+surrounding transaction commits, so no client hears of a row that later rolled back. Consumers
+call `broadcast_now` for what is never stored (typing, presence).
+
+A broadcast that fails or hangs (Redis down or wedged) is logged with its order and swallowed
+within BROADCAST_TIMEOUT_SECONDS: the write has already succeeded, and clients recover what they
+missed from the database with `sync`. After a failure, broadcasts are skipped for a short while
+so that every request does not wait out the timeout again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-# Group handlers on the consumers: the layer calls `<type with "." replaced by "_">`.
+# Group handlers on the consumers: the layer calls `live_event` for this type.
 LIVE_EVENT = "live.event"
+
+_skip_until = 0.0
 
 
 def order_group(order_id: int) -> str:
     return f"order.{order_id}"
 
 
+def dispute_group(dispute_id: int) -> str:
+    return f"dispute.{dispute_id}"
+
+
 def user_group(user_id: int) -> str:
+    """A user's notification feed."""
     return f"user.{user_id}"
 
 
+def sockets_group(user_id: int) -> str:
+    """Every socket a user holds, for revoking them at once (logout, deactivation)."""
+    return f"sockets.{user_id}"
+
+
+def admin_disputes_group() -> str:
+    return "admin.disputes"
+
+
+def live_message(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": LIVE_EVENT, "event": event, "data": data}
+
+
 def broadcast_on_commit(*, groups: Iterable[str], event: str, data: dict[str, Any]) -> None:
-    """Send `{"type": "live.event", "event": event, "data": data}` to `groups` after commit.
+    """Send `event` with `data` to `groups` once the current transaction commits.
 
     `data` must be plain JSON values (ids, strings, ISO times, decimal strings).
     """
     group_list = list(groups)
-    message = {"type": LIVE_EVENT, "event": event, "data": data}
-    transaction.on_commit(lambda: _send(group_list, message))
+    message = live_message(event, data)
+    transaction.on_commit(lambda: _send_sync(group_list, message))
 
 
-def _send(groups: list[str], message: dict[str, Any]) -> None:
+async def broadcast_now(*, groups: Iterable[str], event: str, data: dict[str, Any]) -> None:
+    """Send an event that is not stored (typing, presence) right away, from async code."""
+    await _send_all(list(groups), live_message(event, data))
+
+
+def _send_sync(groups: list[str], message: dict[str, Any]) -> None:
+    async_to_sync(_send_all)(groups, message)
+
+
+async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
+    global _skip_until
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not groups:
         return
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:
-            logger.exception("broadcast failed: event=%s group=%s", message.get("event"), group)
+    order_id = message["data"].get("order_id")
+    if time.monotonic() < _skip_until:
+        logger.warning(
+            "broadcast skipped (channel layer recently failed): event=%s order=%s",
+            message["event"],
+            order_id,
+        )
+        return
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                *(layer.group_send(group, message) for group in groups), return_exceptions=True
+            ),
+            timeout=settings.BROADCAST_TIMEOUT_SECONDS,
+        )
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure
+    except Exception as exc:  # noqa: BLE001 - a broadcast must never fail the write behind it
+        _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
+        logger.error(
+            "broadcast failed: event=%s order=%s groups=%s error=%s",
+            message["event"],
+            order_id,
+            ",".join(groups),
+            type(exc).__name__,
+        )
+
+
+def reset_backoff() -> None:
+    global _skip_until
+    _skip_until = 0.0

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "echo_site.middleware.ApiJsonErrorsMiddleware",
     "echo_site.middleware.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -185,11 +186,25 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api",
+    # Order.status and allowed_moves share one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
 }
 
 # --- Domain settings --------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = 5000
 ORDER_MAX_PRICE = "1000000.00"
+
+# --- Live rooms (websockets) ----------------------------------------------------------------------
+BROADCAST_TIMEOUT_SECONDS = float(os.environ.get("BROADCAST_TIMEOUT_SECONDS", "2"))
+BROADCAST_BACKOFF_SECONDS = float(os.environ.get("BROADCAST_BACKOFF_SECONDS", "2"))
+LIVE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_HEARTBEAT_SECONDS", "20"))
+LIVE_PRESENCE_TTL_SECONDS = float(os.environ.get("LIVE_PRESENCE_TTL_SECONDS", "60"))
+LIVE_TYPING_TTL_SECONDS = float(os.environ.get("LIVE_TYPING_TTL_SECONDS", "6"))
+LIVE_MAX_FRAME_BYTES = 64 * 1024
+LIVE_MESSAGES_PER_WINDOW = 20
+LIVE_FRAMES_PER_WINDOW = 120
+LIVE_RATE_WINDOW_SECONDS = 10.0
+LIVE_MAX_SOCKETS_PER_USER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_USER", "50"))
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -3,6 +3,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from chat.views import LogoutView, TicketView
+
 from .errors import json_404, json_500
 
 
@@ -15,6 +17,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/ws-ticket", TicketView.as_view(), name="ws-ticket"),
+    path("api/auth/logout", LogoutView.as_view(), name="auth-logout"),
     path("api/", include("orders.urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,0 +1,214 @@
+"""Who is on the other end of a websocket: handshake authentication and origin checks.
+
+Three ways in:
+- a browser's session cookie, with an Origin that is one of ours;
+- `Authorization: Bearer <JWT access token>` (native apps; a missing Origin is fine, a foreign
+  one is not);
+- `?ticket=<single-use ticket>` from POST /api/ws-ticket, for browser code that holds a JWT.
+
+A foreign or `null` Origin is refused at the handshake (HTTP 403). A missing or bad credential is
+not refused here: the consumer accepts and closes with 4401, which a client can see and act on.
+Tokens and tickets are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from channels.auth import get_user as session_get_user
+from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
+from channels.sessions import SessionMiddlewareStack
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import cache
+from django.http.request import validate_host
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+logger = logging.getLogger(__name__)
+
+TICKET_TTL_SECONDS = 30
+TICKET_PREFIX = "wsticket:"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How a socket authenticated, and until when that holds."""
+
+    method: str  # "session" | "jwt" | "ticket"
+    user_id: int
+    expires_at: datetime | None = None  # a JWT's expiry
+    session_key: str | None = None  # the Django session behind a session-authenticated socket
+
+
+# --- Origin -----------------------------------------------------------------------------------
+
+
+def origin_allowed(origin: str) -> bool:
+    """Is this Origin header one of ours (ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS)?"""
+    if not origin or origin == "null":
+        return False
+    if origin.rstrip("/") in {o.rstrip("/") for o in settings.CSRF_TRUSTED_ORIGINS}:
+        return True
+    parsed = urlparse(origin)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        return False
+    return validate_host(parsed.hostname, settings.ALLOWED_HOSTS)
+
+
+# --- Tickets ----------------------------------------------------------------------------------
+
+
+def ticket_issue(*, user_id: int, expires_at: datetime | None, session_key: str | None) -> str:
+    """A single-use ticket valid TICKET_TTL_SECONDS, carrying the credential it was bought with."""
+    ticket = secrets.token_urlsafe(32)
+    cache.set(
+        TICKET_PREFIX + ticket,
+        {
+            "user_id": user_id,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "session_key": session_key,
+        },
+        timeout=TICKET_TTL_SECONDS,
+    )
+    return ticket
+
+
+def ticket_redeem(ticket: str) -> dict[str, Any] | None:
+    """The ticket's payload, once: of two redemptions racing, only the one that deletes wins."""
+    if not ticket or len(ticket) > 100:
+        return None
+    key = TICKET_PREFIX + ticket
+    payload = cache.get(key)
+    if payload is None or not cache.delete(key):
+        return None
+    return dict(payload)
+
+
+# --- Resolving the user -----------------------------------------------------------------------
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin1")
+    return None
+
+
+@database_sync_to_async
+def _active_user(user_id: int) -> Any | None:
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+
+
+async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
+    try:
+        token = AccessToken(raw)  # verifies signature, algorithm, expiry and token type
+    except TokenError:
+        return None
+    user_id = token.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
+    if user_id is None:
+        return None
+    user = await _active_user(int(user_id))
+    if user is None:
+        return None
+    expires = datetime.fromtimestamp(int(token["exp"]), tz=UTC)
+    return user, Credential(method="jwt", user_id=user.pk, expires_at=expires)
+
+
+async def _from_ticket(raw: str) -> tuple[Any, Credential] | None:
+    payload = await database_sync_to_async(ticket_redeem)(raw)
+    if payload is None:
+        return None
+    user = await _active_user(int(payload["user_id"]))
+    if user is None:
+        return None
+    expires = payload.get("expires_at")
+    return user, Credential(
+        method="ticket",
+        user_id=user.pk,
+        expires_at=datetime.fromisoformat(expires) if expires else None,
+        session_key=payload.get("session_key"),
+    )
+
+
+async def _from_session(scope: dict[str, Any]) -> tuple[Any, Credential] | None:
+    session: SessionBase | None = scope.get("session")
+    if session is None or not session.session_key:
+        return None
+    user = await session_get_user(scope)
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return user, Credential(method="session", user_id=user.pk, session_key=session.session_key)
+
+
+class WebsocketAuthMiddleware:
+    """Sets scope["user"] and scope["credential"]; refuses foreign origins with 403."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        origin = _header(scope, b"origin")
+        authorization = _header(scope, b"authorization") or ""
+        query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+        ticket = (query.get("ticket") or [""])[0]
+
+        if origin is not None and not origin_allowed(origin):
+            logger.info("websocket refused: foreign origin %r on %s", origin, scope.get("path"))
+            return await WebsocketDenier()(scope, receive, send)
+
+        resolved: tuple[Any, Credential] | None = None
+        if authorization.lower().startswith("bearer "):
+            resolved = await _from_bearer(authorization[7:].strip())
+        elif ticket:
+            resolved = await _from_ticket(ticket)
+        elif origin is not None:
+            # A session cookie only counts with an Origin of ours (checked above): a browser.
+            resolved = await _from_session(scope)
+
+        scope = dict(scope)
+        if resolved is None:
+            scope["user"], scope["credential"] = AnonymousUser(), None
+        else:
+            scope["user"], scope["credential"] = resolved
+        return await self.app(scope, receive, send)
+
+
+def websocket_auth_stack(app: Any) -> Any:
+    return SessionMiddlewareStack(WebsocketAuthMiddleware(app))
+
+
+# --- Does the credential still hold? ----------------------------------------------------------
+
+
+@database_sync_to_async
+def credential_still_valid(credential: Credential) -> bool:
+    """False once the JWT has expired, the session is gone (logout) or the user is deactivated."""
+    if credential.expires_at is not None and credential.expires_at <= timezone.now():
+        return False
+    if not get_user_model().objects.filter(pk=credential.user_id, is_active=True).exists():
+        return False
+    if credential.session_key is not None:
+        from importlib import import_module
+
+        store = import_module(settings.SESSION_ENGINE).SessionStore(credential.session_key)
+        from django.contrib.auth import SESSION_KEY
+
+        if str(store.get(SESSION_KEY, "")) != str(credential.user_id):
+            return False
+    return True
+
+
+def seconds_until_expiry(credential: Credential) -> float | None:
+    if credential.expires_at is None:
+        return None
+    return max(0.0, (credential.expires_at - timezone.now()) / timedelta(seconds=1))

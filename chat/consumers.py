@@ -1,0 +1,593 @@
+"""Live rooms over websockets. Transport only: every write goes through the domain services.
+
+Protocol: docs/websocket-protocol.md. The database is the source of truth; the channel layer is
+at-most-once. Each connection remembers the highest timeline seq it has delivered and fills any
+gap from the database before delivering a later entry, so a client sees every message and move
+once, in order, whatever the layer drops or reorders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from echo_site import realtime
+from echo_site.errors import ErrorCode, ServiceError
+
+from . import presence
+from .auth import Credential, credential_still_valid, seconds_until_expiry
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY_SOCKETS = 4429
+CLOSE_TOO_BIG = 1009
+
+REPLAY_BATCH = 500
+
+
+class FrameError(Exception):
+    """A recoverable protocol mistake by the client: answered with an error frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """Authentication, frame parsing, error frames, rate limits and credential expiry."""
+
+    user: Any
+    credential: Credential | None
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        self.credential = self.scope.get("credential")
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.message_times: deque[float] = deque()
+        self.frame_times: deque[float] = deque()
+        self.closed = False
+        await self.accept()
+        if self.credential is None or not getattr(self.user, "is_authenticated", False):
+            await self.close_with(CLOSE_NOT_AUTHENTICATED)
+            return
+        await self.channel_layer.group_add(realtime.sockets_group(self.user.pk), self.channel_name)
+        if not await self.open():
+            return
+        self.tasks.append(asyncio.create_task(self.heartbeat_loop()))
+
+    async def open(self) -> bool:
+        """Subclasses authorize and join their room; False if the socket was closed."""
+        raise NotImplementedError
+
+    async def close_with(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        for task in self.tasks:
+            task.cancel()
+        user = getattr(self, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(
+                    realtime.sockets_group(user.pk), self.channel_name
+                )
+        await self.leave()
+
+    async def leave(self) -> None:
+        """Subclasses leave their room."""
+
+    # --- Incoming frames ------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        if self.closed:
+            return
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > settings.LIVE_MAX_FRAME_BYTES:
+            await self.close_with(CLOSE_TOO_BIG)
+            return
+        ref = None
+        try:
+            if text_data is None:
+                raise FrameError("binary_not_supported", "Send JSON text frames, not binary.")
+            if not text_data.strip():
+                raise FrameError("empty_frame", "Empty frame; send a JSON object with a type.")
+            try:
+                content = json.loads(text_data)
+            except ValueError as exc:
+                raise FrameError("malformed_json", f"Malformed JSON: {exc.msg}.") from exc
+            if not isinstance(content, dict):
+                raise FrameError("invalid_frame", "A frame is a JSON object with a type.")
+            ref = content.get("ref") if isinstance(content.get("ref"), str | int) else None
+            if not self.within_rate(self.frame_times, settings.LIVE_FRAMES_PER_WINDOW):
+                raise FrameError(ErrorCode.THROTTLED, "Too many frames; slow down.")
+            await self.receive_json(content)
+        except FrameError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+        except ServiceError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        frame_type = content.get("type")
+        if not isinstance(frame_type, str):
+            raise FrameError("invalid_frame", "Every frame needs a string 'type'.")
+        handler = self.handlers().get(frame_type)
+        if handler is None:
+            raise FrameError("unknown_type", f"Unknown frame type {frame_type!r}.")
+        await handler(content)
+
+    def handlers(self) -> dict[str, Any]:
+        return {"ping": self.on_ping}
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
+        await self.send_json({"type": "error", "code": str(code), "message": message, "ref": ref})
+
+    def within_rate(self, times: deque[float], limit: int) -> bool:
+        now = time.monotonic()
+        while times and times[0] <= now - settings.LIVE_RATE_WINDOW_SECONDS:
+            times.popleft()
+        if len(times) >= limit:
+            return False
+        times.append(now)
+        return True
+
+    # --- Credential and heartbeat ---------------------------------------------------------
+
+    async def heartbeat_loop(self) -> None:
+        interval = settings.LIVE_HEARTBEAT_SECONDS
+        while not self.closed:
+            wait = interval
+            if self.credential is not None:
+                left = seconds_until_expiry(self.credential)
+                if left is not None:
+                    wait = min(wait, left + 0.05)
+            await asyncio.sleep(wait)
+            try:
+                if self.credential is None or not await credential_still_valid(self.credential):
+                    await self.close_with(CLOSE_NOT_AUTHENTICATED)
+                    return
+                await self.on_heartbeat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("heartbeat failed on %s", self.scope.get("path"))
+
+    async def on_heartbeat(self) -> None:
+        """Subclasses refresh presence and catch up on anything the layer dropped."""
+
+    # --- Events from the channel layer ----------------------------------------------------
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        event, data = message["event"], message["data"]
+        if event == "auth.revoked":
+            await self.close_with(CLOSE_NOT_AUTHENTICATED)
+            return
+        await self.on_live_event(event, data)
+
+    async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class RoomConsumer(LiveConsumer):
+    """A room with a gap-free timeline: chat, typing, presence and read marks.
+
+    Subclasses name the room and supply its database operations (sync, run in a thread).
+    """
+
+    room: str
+    role: str
+    delivered_seq: int
+
+    # Hooks implemented by subclasses -------------------------------------------------------
+
+    def load_room(self) -> dict[str, Any]:
+        """Authorize the user; return {"role": ..., ...}. Raise ServiceError to refuse."""
+        raise NotImplementedError
+
+    def hello_frame(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def timeline_frames(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """(seq, frame) for every timeline entry after `after`, oldest first."""
+        raise NotImplementedError
+
+    def last_seq(self) -> int:
+        raise NotImplementedError
+
+    def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
+        """Store a message; return (its JSON, its seq)."""
+        raise NotImplementedError
+
+    def mark_read(self, seq: int) -> int:
+        raise NotImplementedError
+
+    def room_name(self) -> str:
+        raise NotImplementedError
+
+    def seq_event_frame(
+        self, event: str, data: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]] | None:
+        """The frame for a timeline event from the layer, or None if it is not one."""
+        raise NotImplementedError
+
+    # Lifecycle ------------------------------------------------------------------------------
+
+    async def open(self) -> bool:
+        self.seq_lock = asyncio.Lock()
+        self.typing_task: asyncio.Task[Any] | None = None
+        try:
+            info = await database_sync_to_async(self.load_room)()
+        except ServiceError as exc:
+            code = {
+                ErrorCode.NOT_FOUND: CLOSE_NOT_FOUND,
+                ErrorCode.NOT_A_PARTY: CLOSE_FORBIDDEN,
+                ErrorCode.PERMISSION_DENIED: CLOSE_FORBIDDEN,
+            }.get(ErrorCode(exc.code), CLOSE_FORBIDDEN)
+            await self.close_with(code)
+            return False
+        self.role = info["role"]
+        self.room = self.room_name()
+        # Join before reading the snapshot: whatever commits after the read reaches us live.
+        await self.channel_layer.group_add(self.room, self.channel_name)
+        self.joined = True
+        hello = await database_sync_to_async(self.hello_frame)()
+        self.delivered_seq = hello["last_seq"]
+        first = await self.presence_join()
+        hello["online"] = [
+            {"user_id": p.user_id, "role": p.role} for p in await self.presence_online()
+        ]
+        await self.send_json(hello)
+        if first:
+            await self.broadcast_presence(online=True)
+        after = self.query_int("after_seq")
+        if after is not None:
+            await self.sync(after)
+        return True
+
+    async def leave(self) -> None:
+        if not getattr(self, "joined", False):
+            return
+        with contextlib.suppress(Exception):
+            await self.channel_layer.group_discard(self.room, self.channel_name)
+        if self.typing_task is not None:
+            self.typing_task.cancel()
+            with contextlib.suppress(Exception):
+                await self.broadcast_typing(active=False)
+        try:
+            last = await presence.leave(
+                room=self.room, user_id=self.user.pk, role=self.role, channel=self.channel_name
+            )
+            if last:
+                await self.broadcast_presence(online=False)
+        except Exception:
+            logger.warning("presence leave failed on %s", self.room, exc_info=True)
+
+    def query_int(self, name: str) -> int | None:
+        from urllib.parse import parse_qs
+
+        values = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get(name)
+        if not values:
+            return None
+        try:
+            value = int(values[0])
+        except ValueError:
+            return None
+        return value if value >= 0 else None
+
+    # Timeline delivery ------------------------------------------------------------------
+
+    async def replay_after(self, after: int) -> None:
+        """Send every timeline entry after `after` from the database. Caller holds seq_lock."""
+        cursor = after
+        while True:
+            frames = await database_sync_to_async(self.timeline_frames)(cursor, REPLAY_BATCH)
+            for seq, frame in frames:
+                await self.send_json(frame)
+                cursor = seq
+            self.delivered_seq = max(self.delivered_seq, cursor)
+            if len(frames) < REPLAY_BATCH:
+                return
+
+    async def deliver(self, seq: int, frame: dict[str, Any]) -> None:
+        """Deliver one timeline entry in order, filling any gap before it from the database."""
+        async with self.seq_lock:
+            if seq <= self.delivered_seq:
+                return
+            if seq > self.delivered_seq + 1:
+                await self.replay_after(self.delivered_seq)
+                if seq <= self.delivered_seq:
+                    return
+            await self.send_json(frame)
+            self.delivered_seq = seq
+
+    async def sync(self, after: int) -> None:
+        async with self.seq_lock:
+            self.delivered_seq = after
+            await self.replay_after(after)
+            await self.send_json({"type": "sync.done", "last_seq": self.delivered_seq})
+
+    # Client frames ----------------------------------------------------------------------
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            **super().handlers(),
+            "message.send": self.on_message_send,
+            "typing": self.on_typing,
+            "read": self.on_read,
+            "sync": self.on_sync,
+        }
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong", "last_seq": self.delivered_seq})
+
+    async def on_message_send(self, content: dict[str, Any]) -> None:
+        text = content.get("content")
+        client_id = content.get("client_id")
+        ref = content.get("ref", client_id)
+        if not isinstance(text, str):
+            raise FrameError(ErrorCode.INVALID, "message.send needs a string 'content'.")
+        if client_id is not None and not isinstance(client_id, str):
+            raise FrameError(ErrorCode.INVALID, "client_id must be a string.")
+        if not self.within_rate(self.message_times, settings.LIVE_MESSAGES_PER_WINDOW):
+            await self.send_error(
+                "rate_limited",
+                f"More than {settings.LIVE_MESSAGES_PER_WINDOW} messages in "
+                f"{settings.LIVE_RATE_WINDOW_SECONDS:g} s; this one was not stored.",
+                ref,
+            )
+            return
+        try:
+            message, seq = await database_sync_to_async(self.post_message)(text, client_id)
+        except ServiceError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+            return
+        await self.stop_typing()
+        ack = {"type": "message.ack", "client_id": client_id, "message": message}
+        async with self.seq_lock:
+            if seq > self.delivered_seq + 1:
+                await self.replay_after(self.delivered_seq)
+            await self.send_json(ack)
+            self.delivered_seq = max(self.delivered_seq, seq)
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        active = content.get("active")
+        if not isinstance(active, bool):
+            raise FrameError(ErrorCode.INVALID, "typing needs a boolean 'active'.")
+        if self.role == "admin" and not self.admin_may_post():
+            raise FrameError(ErrorCode.PERMISSION_DENIED, "Observers do not type.")
+        if active:
+            if self.typing_task is not None:
+                self.typing_task.cancel()
+            else:
+                await self.broadcast_typing(active=True)
+            self.typing_task = asyncio.create_task(self.expire_typing())
+        else:
+            await self.stop_typing()
+
+    def admin_may_post(self) -> bool:
+        return False
+
+    async def stop_typing(self) -> None:
+        if self.typing_task is not None:
+            self.typing_task.cancel()
+            self.typing_task = None
+            await self.broadcast_typing(active=False)
+
+    async def expire_typing(self) -> None:
+        await asyncio.sleep(settings.LIVE_TYPING_TTL_SECONDS)
+        self.typing_task = None
+        await self.broadcast_typing(active=False)
+
+    async def broadcast_typing(self, *, active: bool) -> None:
+        await realtime.broadcast_now(
+            groups=[self.room],
+            event="typing",
+            data={"user_id": self.user.pk, "active": active, "from": self.channel_name},
+        )
+
+    async def on_read(self, content: dict[str, Any]) -> None:
+        seq = content.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise FrameError(ErrorCode.INVALID, "read needs a non-negative integer 'seq'.")
+        await database_sync_to_async(self.mark_read)(seq)
+
+    async def on_sync(self, content: dict[str, Any]) -> None:
+        after = content.get("after_seq")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise FrameError(ErrorCode.INVALID, "sync needs a non-negative integer 'after_seq'.")
+        await self.sync(after)
+
+    # Presence ---------------------------------------------------------------------------
+
+    async def presence_join(self) -> bool:
+        try:
+            return await presence.join(
+                room=self.room, user_id=self.user.pk, role=self.role, channel=self.channel_name
+            )
+        except Exception:
+            logger.warning("presence join failed on %s", self.room, exc_info=True)
+            return False
+
+    async def presence_online(self) -> list[presence.Present]:
+        try:
+            return await presence.online(room=self.room)
+        except Exception:
+            logger.warning("presence read failed on %s", self.room, exc_info=True)
+            return [presence.Present(user_id=self.user.pk, role=self.role)]
+
+    async def broadcast_presence(
+        self, *, online: bool, user_id: int | None = None, role: str | None = None
+    ) -> None:
+        await realtime.broadcast_now(
+            groups=[self.room],
+            event="presence",
+            data={
+                "user_id": user_id or self.user.pk,
+                "online": online,
+                "role": role or self.role,
+            },
+        )
+
+    async def on_heartbeat(self) -> None:
+        try:
+            await presence.refresh(
+                room=self.room, user_id=self.user.pk, role=self.role, channel=self.channel_name
+            )
+            for gone in await presence.sweep(room=self.room):
+                await self.broadcast_presence(online=False, user_id=gone.user_id, role=gone.role)
+        except Exception:
+            logger.warning("presence refresh failed on %s", self.room, exc_info=True)
+        # A dropped broadcast at the tail has no later entry to reveal it: check the database.
+        last = await database_sync_to_async(self.last_seq)()
+        if last > self.delivered_seq:
+            async with self.seq_lock:
+                await self.replay_after(self.delivered_seq)
+
+    # Layer events -------------------------------------------------------------------------
+
+    async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
+        timeline = self.seq_event_frame(event, data)
+        if timeline is not None:
+            seq, frame = timeline
+            await self.deliver(seq, frame)
+            return
+        if event == "typing":
+            if data.get("from") != self.channel_name and data["user_id"] != self.user.pk:
+                await self.send_json(
+                    {"type": "typing", "user_id": data["user_id"], "active": data["active"]}
+                )
+            return
+        if event == "presence":
+            await self.send_json({"type": "presence", **data})
+            return
+        await self.send_json({"type": event, **data})
+
+
+class OrderRoomConsumer(RoomConsumer):
+    """ws /ws/orders/{order_id}/ — one order's room."""
+
+    def room_name(self) -> str:
+        return realtime.order_group(self.order_id)
+
+    def load_room(self) -> dict[str, Any]:
+        from orders.selectors import is_admin, order_get_for_user
+
+        self.order_id = int(self.scope["url_route"]["kwargs"]["order_id"])
+        order = order_get_for_user(order_id=self.order_id, user=self.user)
+        if order.buyer_id == self.user.pk:
+            role = "buyer"
+        elif order.creator_id == self.user.pk:
+            role = "creator"
+        else:
+            role = "admin" if is_admin(self.user) else "observer"
+        self.order = order
+        return {"role": role}
+
+    def hello_frame(self) -> dict[str, Any]:
+        from orders.models import Order
+        from orders.selectors import unread_count
+
+        from .frames import order_snapshot
+
+        order = Order.objects.select_related("item").get(pk=self.order_id)
+        self.order = order
+        snapshot = order_snapshot(order, self.user)
+        return {
+            "type": "hello",
+            "room": "order",
+            "order_id": order.pk,
+            "you": {"user_id": self.user.pk, "role": self.role},
+            "order": snapshot,
+            "status": order.status,
+            "allowed_moves": snapshot["allowed_moves"],
+            "last_seq": order.last_seq,
+            "unread": unread_count(order=order, user_id=self.user.pk)
+            if self.role in ("buyer", "creator")
+            else 0,
+        }
+
+    def timeline_frames(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        from .frames import order_timeline_frames
+
+        return order_timeline_frames(
+            order_id=self.order_id, user=self.user, after=after, limit=limit
+        )
+
+    def last_seq(self) -> int:
+        from orders.models import Order
+
+        return int(Order.objects.filter(pk=self.order_id).values_list("last_seq", flat=True)[0])
+
+    def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
+        from orders import services
+        from orders.live import message_data
+
+        message, _ = services.message_post(
+            order=self.order, sender=self.user, content=content, client_id=client_id
+        )
+        return message_data(message), message.seq
+
+    def mark_read(self, seq: int) -> int:
+        from orders import services
+
+        return services.read_mark(order=self.order, user=self.user, seq=seq)
+
+    def seq_event_frame(
+        self, event: str, data: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]] | None:
+        from .frames import order_status_frame
+
+        if event == "message.new":
+            return data["seq"], {"type": "message.new", "message": data["message"]}
+        if event in ("order.status", "order.created"):
+            return data["seq"], order_status_frame(data["order"], data["event"], self.user)
+        return None
+
+
+class NotificationsConsumer(LiveConsumer):
+    """ws /ws/notifications/ — everything on every order where the caller is a party."""
+
+    async def open(self) -> bool:
+        self.feed = realtime.user_group(self.user.pk)
+        await self.channel_layer.group_add(self.feed, self.channel_name)
+        from .frames import unread_by_order
+
+        unread = await database_sync_to_async(unread_by_order)(self.user)
+        await self.send_json(
+            {"type": "hello", "room": "notifications", "user_id": self.user.pk, "unread": unread}
+        )
+        return True
+
+    async def leave(self) -> None:
+        if hasattr(self, "feed"):
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self.feed, self.channel_name)
+
+    async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
+        if event in ("order.status", "order.created"):
+            from .frames import with_allowed_moves
+
+            data = {**data, "order": with_allowed_moves(data["order"], self.user)}
+        await self.send_json({"type": event, **data})

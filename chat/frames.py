@@ -1,0 +1,80 @@
+"""Server-to-client frames built from the database (sync code; consumers run it in a thread)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from orders.live import event_data, message_data
+from orders.models import Message, Order, OrderEvent, ReadMark
+from orders.selectors import timeline_after
+from orders.serializers import OrderSerializer
+from orders.state import allowed_moves
+
+
+def order_snapshot(order: Order, user: Any) -> dict[str, Any]:
+    return dict(OrderSerializer(order, context={"request": SimpleNamespace(user=user)}).data)
+
+
+def with_allowed_moves(order: dict[str, Any], user: Any) -> dict[str, Any]:
+    """An order payload from a broadcast, with the moves this user may make now."""
+    view = SimpleNamespace(
+        status=order["status"], buyer_id=order["buyer_id"], creator_id=order["creator_id"]
+    )
+    moves = allowed_moves(order=view, user_id=user.pk, is_admin=user.is_staff)  # type: ignore[arg-type]
+    return {**order, "allowed_moves": moves}
+
+
+def order_status_frame(order: dict[str, Any], event: dict[str, Any], user: Any) -> dict[str, Any]:
+    return {"type": "order.status", "order": with_allowed_moves(order, user), "event": event}
+
+
+def order_timeline_frames(
+    *, order_id: int, user: Any, after: int, limit: int
+) -> list[tuple[int, dict[str, Any]]]:
+    rows = timeline_after(order_id=order_id, after=after, limit=limit)
+    if not rows:
+        return []
+    order = Order.objects.select_related("item").get(pk=order_id)
+    snapshot: dict[str, Any] | None = None
+    frames: list[tuple[int, dict[str, Any]]] = []
+    for row in rows:
+        if isinstance(row, Message):
+            frames.append((row.seq, {"type": "message.new", "message": message_data(row)}))
+        elif isinstance(row, OrderEvent):
+            if snapshot is None:
+                snapshot = order_snapshot(order, user)
+            frames.append(
+                (row.seq, {"type": "order.status", "order": snapshot, "event": event_data(row)})
+            )
+    return frames
+
+
+def unread_by_order(user: Any) -> dict[str, int]:
+    """{order_id: unread messages} for the caller's 200 most recent orders with any unread."""
+    from django.db.models import Q
+
+    orders = list(
+        Order.objects.filter(Q(buyer=user) | Q(creator=user))
+        .order_by("-updated_at")
+        .values_list("id", "last_seq")[:200]
+    )
+    if not orders:
+        return {}
+    marks = dict(
+        ReadMark.objects.filter(user=user, order_id__in=[o for o, _ in orders]).values_list(
+            "order_id", "last_read_seq"
+        )
+    )
+    unread: dict[str, int] = {}
+    for order_id, last_seq in orders:
+        last_read = marks.get(order_id, 0)
+        if last_seq > last_read:
+            count = (
+                Message.objects.filter(order_id=order_id, seq__gt=last_read)
+                .exclude(sender=user)
+                .count()
+            )
+            if count:
+                unread[str(order_id)] = count
+    return unread

@@ -1,0 +1,162 @@
+"""Who is online in a room, across tabs, devices and server processes. Never stored in the DB.
+
+Each connection holds an entry `user_id|role|channel_name -> expires_at` in the room's table and
+refreshes it on its heartbeat. A user is online while any of their entries is fresh, so several
+tabs count once, and a connection that died without a close frame (a killed process) drops out
+when its entry goes stale. With REDIS_URL the table is a Redis hash shared by every process;
+otherwise it lives in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Present:
+    user_id: int
+    role: str
+
+
+def _field(user_id: int, role: str, channel: str) -> str:
+    return f"{user_id}|{role}|{channel}"
+
+
+def _parse(field: str) -> tuple[int, str, str]:
+    user_id, role, channel = field.split("|", 2)
+    return int(user_id), role, channel
+
+
+def _online(entries: dict[str, float], now: float) -> dict[int, str]:
+    users: dict[int, str] = {}
+    for field, expires in entries.items():
+        if expires > now:
+            user_id, role, _ = _parse(field)
+            users[user_id] = role
+    return users
+
+
+class LocalPresence:
+    def __init__(self) -> None:
+        self.rooms: dict[str, dict[str, float]] = {}
+
+    async def entries(self, room: str) -> dict[str, float]:
+        return dict(self.rooms.get(room, {}))
+
+    async def put(self, room: str, field: str, expires: float) -> None:
+        self.rooms.setdefault(room, {})[field] = expires
+
+    async def remove(self, room: str, fields: list[str]) -> None:
+        table = self.rooms.get(room, {})
+        for field in fields:
+            table.pop(field, None)
+        if not table:
+            self.rooms.pop(room, None)
+
+
+class RedisPresence:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._clients: dict[int, Any] = {}
+
+    def _client(self) -> Any:
+        import redis.asyncio as aioredis
+
+        # One client per event loop: redis.asyncio connections belong to the loop that made them.
+        loop_id = id(asyncio.get_running_loop())
+        client = self._clients.get(loop_id)
+        if client is None:
+            client = aioredis.Redis.from_url(
+                self.url, socket_timeout=2, socket_connect_timeout=2, max_connections=200
+            )
+            self._clients = {loop_id: client}
+        return client
+
+    @staticmethod
+    def _key(room: str) -> str:
+        return f"echo:presence:{room}"
+
+    async def entries(self, room: str) -> dict[str, float]:
+        raw = await self._client().hgetall(self._key(room))
+        return {k.decode(): float(v) for k, v in raw.items()}
+
+    async def put(self, room: str, field: str, expires: float) -> None:
+        client = self._client()
+        key = self._key(room)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hset(key, field, expires)
+            pipe.expire(key, int(settings.LIVE_PRESENCE_TTL_SECONDS * 3))
+            await pipe.execute()
+
+    async def remove(self, room: str, fields: list[str]) -> None:
+        if fields:
+            await self._client().hdel(self._key(room), *fields)
+
+
+_store: LocalPresence | RedisPresence | None = None
+
+
+def store() -> LocalPresence | RedisPresence:
+    global _store
+    if _store is None:
+        _store = RedisPresence(settings.REDIS_URL) if settings.REDIS_URL else LocalPresence()
+    return _store
+
+
+def reset_store() -> None:
+    """Forget the backend (tests switch settings)."""
+    global _store
+    _store = None
+
+
+async def join(*, room: str, user_id: int, role: str, channel: str) -> bool:
+    """Register a connection; True if the user was not online in the room before."""
+    now = time.time()
+    entries = await store().entries(room)
+    was_online = user_id in _online(entries, now)
+    await store().put(
+        room, _field(user_id, role, channel), now + settings.LIVE_PRESENCE_TTL_SECONDS
+    )
+    return not was_online
+
+
+async def refresh(*, room: str, user_id: int, role: str, channel: str) -> None:
+    await store().put(
+        room, _field(user_id, role, channel), time.time() + settings.LIVE_PRESENCE_TTL_SECONDS
+    )
+
+
+async def leave(*, room: str, user_id: int, role: str, channel: str) -> bool:
+    """Drop a connection; True if the user has no other live connection in the room."""
+    await store().remove(room, [_field(user_id, role, channel)])
+    return user_id not in _online(await store().entries(room), time.time())
+
+
+async def sweep(*, room: str) -> list[Present]:
+    """Remove stale entries; return the users who thereby went offline."""
+    now = time.time()
+    entries = await store().entries(room)
+    stale = [field for field, expires in entries.items() if expires <= now]
+    if not stale:
+        return []
+    await store().remove(room, stale)
+    still_online = _online(entries, now)
+    gone: dict[int, str] = {}
+    for field in stale:
+        user_id, role, _ = _parse(field)
+        if user_id not in still_online:
+            gone[user_id] = role
+    return [Present(user_id=u, role=r) for u, r in gone.items()]
+
+
+async def online(*, room: str) -> list[Present]:
+    users = _online(await store().entries(room), time.time())
+    return [Present(user_id=u, role=r) for u, r in sorted(users.items())]

@@ -1,0 +1,28 @@
+"""Account-level writes that the live layer must hear about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import logout
+from django.db import transaction
+from django.http import HttpRequest
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from echo_site.realtime import broadcast_on_commit, sockets_group
+
+
+def user_logout(*, request: HttpRequest, user: Any, refresh: str | None = None) -> None:
+    """Log out everywhere this request can reach; every socket of the user closes with 4401."""
+    with transaction.atomic():
+        if refresh:
+            try:
+                RefreshToken(refresh).blacklist()
+            except TokenError:
+                pass  # already invalid: nothing to revoke
+        if request.session.session_key:
+            logout(request)
+        broadcast_on_commit(
+            groups=[sockets_group(user.pk)], event="auth.revoked", data={"user_id": user.pk}
+        )

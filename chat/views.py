@@ -1,0 +1,58 @@
+"""POST /api/ws-ticket and POST /api/auth/logout."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .auth import TICKET_TTL_SECONDS, ticket_issue
+from .services import user_logout
+
+
+class TicketView(APIView):
+    """A single-use websocket ticket, valid 30 s, for browser code that holds only a JWT."""
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "WsTicket",
+            {"ticket": serializers.CharField(), "expires_in": serializers.IntegerField()},
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        expires_at: datetime | None = None
+        session_key: str | None = None
+        token: Any = request.auth
+        if token is not None and hasattr(token, "get") and token.get("exp"):
+            expires_at = datetime.fromtimestamp(int(token["exp"]), tz=UTC)
+        else:
+            session_key = request.session.session_key
+        ticket = ticket_issue(
+            user_id=request.user.pk, expires_at=expires_at, session_key=session_key
+        )
+        return Response({"ticket": ticket, "expires_in": TICKET_TTL_SECONDS})
+
+
+class LogoutView(APIView):
+    """End the session, blacklist the refresh token if given, and close the caller's sockets."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "LogoutInput", {"refresh": serializers.CharField(required=False)}
+        ),
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        refresh = request.data.get("refresh") if hasattr(request.data, "get") else None
+        user_logout(
+            request=request._request,
+            user=request.user,
+            refresh=refresh if isinstance(refresh, str) else None,
+        )
+        return Response(status=204)
