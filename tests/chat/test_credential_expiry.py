@@ -30,9 +30,9 @@ async def test_socket_closes_4401_when_the_jwt_expires(buyer, order):
 async def test_socket_closes_4401_when_the_user_is_deactivated(buyer, order, settings):
     settings.LIVE_HEARTBEAT_SECONDS = 0.3
     comm, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
-    await database_sync_to_async(
-        get_user_model().objects.filter(pk=buyer.pk).update
-    )(is_active=False)
+    await database_sync_to_async(get_user_model().objects.filter(pk=buyer.pk).update)(
+        is_active=False
+    )
     frame = await wait_for_close(comm, timeout=5)
     assert frame["code"] == 4401
 

@@ -81,9 +81,7 @@ async def test_session_cookie_without_origin_is_not_enough(buyer, order, passwor
 
 async def test_session_cookie_with_foreign_origin_is_refused(buyer, order, password):
     cookie = await database_sync_to_async(_session_cookie)(buyer, password)
-    comm = communicator(
-        f"/ws/orders/{order.pk}/", origin=b"https://evil.example", cookie=cookie
-    )
+    comm = communicator(f"/ws/orders/{order.pk}/", origin=b"https://evil.example", cookie=cookie)
     connected, _ = await comm.connect(timeout=5)
     assert not connected
 

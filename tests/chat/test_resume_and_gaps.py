@@ -103,7 +103,9 @@ async def test_messages_arriving_during_a_replay_come_once_in_order(buyer, creat
         c = communicator(f"/ws/orders/{order.pk}/?after_seq=0", user=creator)
         await c.connect(timeout=5)
         for n in range(10):
-            await b.send_json_to({"type": "message.send", "content": f"new {n}", "client_id": f"n{n}"})
+            await b.send_json_to(
+                {"type": "message.send", "content": f"new {n}", "client_id": f"n{n}"}
+            )
         seen = []
         while len(seen) < 41:
             frame = await c.receive_json_from(timeout=5)
