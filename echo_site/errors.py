@@ -173,11 +173,15 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def error_json_response(code: str, message: str, *, status: int) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body(ErrorCode.NOT_FOUND, "Not found."), status=404)
+    return error_json_response(ErrorCode.NOT_FOUND, "Not found.", status=404)
 
 
 def json_500(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(
-        error_body(ErrorCode.SERVER_ERROR, "Internal server error. It has been logged."), status=500
+    return error_json_response(
+        ErrorCode.SERVER_ERROR, "Internal server error. It has been logged.", status=500
     )

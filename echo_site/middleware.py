@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from .errors import ErrorCode, error_json_response
+
 
 class ApiTrailingSlashMiddleware:
     """Let every /api/ path answer with and without a trailing slash, without redirects.
@@ -21,3 +23,36 @@ class ApiTrailingSlashMiddleware:
             request.path_info = path.rstrip("/")
             request.path = request.path.rstrip("/")
         return self.get_response(request)
+
+
+# Django's own error pages (the DEBUG 404 and 500 pages, a disallowed host) are HTML.
+_STATUS_CODES: dict[int, tuple[ErrorCode, str]] = {
+    400: (ErrorCode.INVALID, "Bad request."),
+    403: (ErrorCode.PERMISSION_DENIED, "You are not allowed to do this."),
+    404: (ErrorCode.NOT_FOUND, "Not found."),
+    405: (ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed."),
+    500: (ErrorCode.SERVER_ERROR, "Internal server error. It has been logged."),
+}
+
+
+class ApiJsonErrorsMiddleware:
+    """Under /api/, an error response is always JSON {error, code, fields}, DEBUG or not."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            code, message = _STATUS_CODES.get(
+                response.status_code,
+                (ErrorCode.SERVER_ERROR, "Request failed.")
+                if response.status_code >= 500
+                else (ErrorCode.INVALID, "Request failed."),
+            )
+            return error_json_response(code, message, status=response.status_code)
+        return response

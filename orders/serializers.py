@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from .models import Item, ItemType, Message, Order, OrderEvent, OrderStatus, Review
@@ -37,6 +37,30 @@ class CamelCaseAliasMixin:
 
 def price_field(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: {"error", "code", "fields"} (some codes add keys, e.g. allowed_moves)."""
+
+    error = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(  # type: ignore[assignment]  # the metaclass pops it
+        child=serializers.ListField(child=serializers.CharField())
+    )
+
+
+def page_of(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of one page of `serializer_class` rows, as the list endpoints render it."""
+    name = serializer_class.__name__.removesuffix("Serializer")
+    return inline_serializer(
+        name=f"Paginated{name}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
 
 
 # --- Users ------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
@@ -20,6 +22,7 @@ from echo_site.errors import ErrorCode, ServiceError
 from . import selectors, services
 from .models import Order
 from .serializers import (
+    ErrorSerializer,
     EventPageQuerySerializer,
     EventPageSerializer,
     ItemFilterSerializer,
@@ -41,7 +44,13 @@ from .serializers import (
     ReviewSerializer,
     SeqPageQuerySerializer,
     UserSerializer,
+    page_of,
 )
+
+# Documented error responses: every one renders as ErrorSerializer.
+ERR_400 = {400: ErrorSerializer}
+ERR_READ = {403: ErrorSerializer, 404: ErrorSerializer}
+ERR_WRITE = {**ERR_400, **ERR_READ, 409: ErrorSerializer}
 
 
 class Pagination(PageNumberPagination):
@@ -93,6 +102,8 @@ class TokenRefresh(AuthThrottleMixin, TokenRefreshView):
 
 
 class MeView(APIView):
+    # A browser client reads its CSRF token from this cookie before its first unsafe request.
+    @method_decorator(ensure_csrf_cookie)
     @extend_schema(responses=UserSerializer)
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
@@ -107,7 +118,8 @@ class ItemListView(APIView):
 
     @extend_schema(
         parameters=[ItemFilterSerializer, OpenApiParameter("page", int)],
-        responses=ItemSerializer(many=True),
+        responses={200: page_of(ItemSerializer), **ERR_400},
+        operation_id="items_list",
     )
     def get(self, request: Request) -> Response:
         filters = parse(ItemFilterSerializer, request.query_params)
@@ -158,7 +170,8 @@ def order_response(order: Order, request: Request, code: int = 200) -> Response:
 class OrderListView(APIView):
     @extend_schema(
         parameters=[OrderListFilterSerializer, OpenApiParameter("page", int)],
-        responses=OrderSerializer(many=True),
+        responses={200: page_of(OrderSerializer), **ERR_400},
+        operation_id="orders_list",
     )
     def get(self, request: Request) -> Response:
         filters = parse(OrderListFilterSerializer, request.query_params)
@@ -167,7 +180,10 @@ class OrderListView(APIView):
         )
         return paginate(self, request, orders, OrderSerializer)
 
-    @extend_schema(request=OrderCreateInputSerializer, responses={201: OrderSerializer})
+    @extend_schema(
+        request=OrderCreateInputSerializer,
+        responses={201: OrderSerializer, **ERR_400, 404: ErrorSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = parse(OrderCreateInputSerializer, request.data)
         item = selectors.item_get(item_id=data["item_id"])
@@ -178,7 +194,7 @@ class OrderListView(APIView):
 
 
 class OrderDetailView(APIView):
-    @extend_schema(responses=OrderSerializer)
+    @extend_schema(responses={200: OrderSerializer, **ERR_READ})
     def get(self, request: Request, order_id: int) -> Response:
         return order_response(
             selectors.order_get_for_user(order_id=order_id, user=request.user), request
@@ -193,7 +209,13 @@ class OrderStatusView(APIView):
                 "status", str, description="ECHO's legacy form: the new status as a query parameter"
             )
         ],
-        responses={200: OrderSerializer, 409: OpenApiResponse(description="Move not allowed now")},
+        responses={
+            200: OrderSerializer,
+            **ERR_WRITE,
+            409: OpenApiResponse(
+                ErrorSerializer, description="Move not allowed now; lists allowed_moves"
+            ),
+        },
     )
     def patch(self, request: Request, order_id: int) -> Response:
         body = dict(request.data.items()) if hasattr(request.data, "items") else request.data
@@ -253,7 +275,7 @@ class OrderMessagesView(APIView):
 
     @extend_schema(
         request=MessageInputSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer},
+        responses={201: MessageSerializer, 200: MessageSerializer, **ERR_WRITE},
     )
     def post(self, request: Request, order_id: int) -> Response:
         data = parse(MessageInputSerializer, request.data)
@@ -265,7 +287,7 @@ class OrderMessageCreateView(APIView):
 
     @extend_schema(
         request=OrderMessageInputSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer},
+        responses={201: MessageSerializer, 200: MessageSerializer, **ERR_WRITE},
     )
     def post(self, request: Request) -> Response:
         data = parse(OrderMessageInputSerializer, request.data)
@@ -276,7 +298,7 @@ class OrderMessageCreateView(APIView):
 
 
 class ReviewCreateView(APIView):
-    @extend_schema(request=ReviewInputSerializer, responses={201: ReviewSerializer})
+    @extend_schema(request=ReviewInputSerializer, responses={201: ReviewSerializer, **ERR_WRITE})
     def post(self, request: Request) -> Response:
         data = parse(ReviewInputSerializer, request.data)
         order = selectors.order_get_for_user(order_id=data["order_id"], user=request.user)
@@ -295,7 +317,9 @@ class UserReviewsView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", int)], responses=ReviewSerializer(many=True)
+        parameters=[OpenApiParameter("page", int)],
+        responses={200: page_of(ReviewSerializer), 404: ErrorSerializer},
+        operation_id="reviews_user_list",
     )
     def get(self, request: Request, user_id: int) -> Response:
         _require_user(user_id)

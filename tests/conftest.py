@@ -79,6 +79,12 @@ def _clean_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The default PBKDF2 work factor costs ~0.2s per user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def password() -> str:
     return "a-Strong-pass-42"
@@ -118,6 +124,7 @@ def order(buyer: Any, item: Any) -> Any:
 
 def client_for(user: Any | None) -> APIClient:
     client = APIClient()
+    client.default_format = "json"  # the API speaks JSON only
     if user is not None:
         client.force_authenticate(user=user)
     return client
@@ -127,3 +134,31 @@ def client_for(user: Any | None) -> APIClient:
 def api() -> Any:
     """`api(user)` gives a DRF test client authenticated as `user` (None: anonymous)."""
     return client_for
+
+
+# How the parties walk a fresh order to each status, through the services.
+_PATH_TO: dict[str, list[tuple[str, str]]] = {
+    "PENDING": [],
+    "IN_PROGRESS": [("creator", "IN_PROGRESS")],
+    "DELIVERED": [("creator", "IN_PROGRESS"), ("creator", "DELIVERED")],
+    "COMPLETED": [("creator", "IN_PROGRESS"), ("creator", "DELIVERED"), ("buyer", "COMPLETED")],
+    "CANCELLED": [("buyer", "CANCELLED")],
+}
+
+
+@pytest.fixture
+def make_order(buyer: Any, creator: Any) -> Any:
+    """`make_order(status)` places a new order on a new listing and moves it to `status`."""
+    from orders import services
+
+    def make(status: str = "PENDING", *, price: str = "450.00") -> Any:
+        new_item = ItemFactory(creator=creator, base_price=Decimal(price))
+        new_order = services.order_place(buyer=buyer, item=new_item)
+        for who, to_status in _PATH_TO[status]:
+            actor = buyer if who == "buyer" else creator
+            services.order_move(order=new_order, actor=actor, to_status=to_status)
+        new_order.refresh_from_db()
+        assert new_order.status == status
+        return new_order
+
+    return make
