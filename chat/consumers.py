@@ -63,6 +63,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self.credential is None or not getattr(self.user, "is_authenticated", False):
             await self.close_with(CLOSE_NOT_AUTHENTICATED)
             return
+        if not await self.count_socket():
+            await self.close_with(CLOSE_TOO_MANY_SOCKETS)
+            return
         await self.channel_layer.group_add(realtime.sockets_group(self.user.pk), self.channel_name)
         if not await self.open():
             return
@@ -71,6 +74,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def open(self) -> bool:
         """Subclasses authorize and join their room; False if the socket was closed."""
         raise NotImplementedError
+
+    async def count_socket(self) -> bool:
+        """Enforce LIVE_MAX_SOCKETS_PER_USER; best effort when the presence store is down."""
+        try:
+            held = await presence.sockets_open(user_id=self.user.pk, channel=self.channel_name)
+        except Exception:
+            logger.warning("socket count failed for user %s", self.user.pk, exc_info=True)
+            return True
+        if held > settings.LIVE_MAX_SOCKETS_PER_USER:
+            await presence.sockets_close(user_id=self.user.pk, channel=self.channel_name)
+            return False
+        self.socket_counted = True
+        return True
 
     async def close_with(self, code: int) -> None:
         if not self.closed:
@@ -87,6 +103,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_discard(
                     realtime.sockets_group(user.pk), self.channel_name
                 )
+            if getattr(self, "socket_counted", False):
+                with contextlib.suppress(Exception):
+                    await presence.sockets_close(user_id=user.pk, channel=self.channel_name)
         await self.leave()
 
     async def leave(self) -> None:
@@ -166,6 +185,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 if self.credential is None or not await credential_still_valid(self.credential):
                     await self.close_with(CLOSE_NOT_AUTHENTICATED)
                     return
+                with contextlib.suppress(Exception):
+                    await presence.sockets_refresh(user_id=self.user.pk, channel=self.channel_name)
                 await self.on_heartbeat()
             except asyncio.CancelledError:
                 raise

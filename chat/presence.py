@@ -160,3 +160,28 @@ async def sweep(*, room: str) -> list[Present]:
 async def online(*, room: str) -> list[Present]:
     users = _online(await store().entries(room), time.time())
     return [Present(user_id=u, role=r) for u, r in sorted(users.items())]
+
+
+async def sockets_open(*, user_id: int, channel: str) -> int:
+    """Count a user's live socket; returns how many they hold now, this one included."""
+    room = f"sockets.{user_id}"
+    now = time.time()
+    entries = await store().entries(room)
+    await store().put(
+        room, _field(user_id, "socket", channel), now + settings.LIVE_PRESENCE_TTL_SECONDS
+    )
+    return 1 + sum(
+        1 for field, expires in entries.items() if expires > now and not field.endswith(channel)
+    )
+
+
+async def sockets_refresh(*, user_id: int, channel: str) -> None:
+    await store().put(
+        f"sockets.{user_id}",
+        _field(user_id, "socket", channel),
+        time.time() + settings.LIVE_PRESENCE_TTL_SECONDS,
+    )
+
+
+async def sockets_close(*, user_id: int, channel: str) -> None:
+    await store().remove(f"sockets.{user_id}", [_field(user_id, "socket", channel)])

@@ -116,3 +116,14 @@ async def test_expired_ticket_is_refused(api, buyer, order, monkeypatch):
 async def test_ticket_endpoint_needs_authentication(api):
     response = await database_sync_to_async(api(None).post)("/api/ws-ticket")
     assert response.status_code == 401
+
+
+async def test_connections_beyond_the_per_user_cap_close_4429(buyer, order, settings):
+    settings.LIVE_MAX_SOCKETS_PER_USER = 3
+    held = [(await connect(f"/ws/orders/{order.pk}/", user=buyer))[0] for _ in range(3)]
+    await closed_with(communicator(f"/ws/orders/{order.pk}/", user=buyer), 4429)
+    await held[0].disconnect()
+    # A freed slot can be used again.
+    again, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
+    for comm in [*held[1:], again]:
+        await comm.disconnect()
