@@ -38,6 +38,13 @@ class ErrorCode(StrEnum):
     ORDER_CLOSED = "order_closed"
     ORDER_NOT_COMPLETED = "order_not_completed"
     ALREADY_REVIEWED = "already_reviewed"
+    ORDER_NOT_PAID = "order_not_paid"
+    ORDER_NOT_PAYABLE = "order_not_payable"
+    PAYMENT_NOT_REFUNDABLE = "payment_not_refundable"
+    REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
+    PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SERVER_ERROR = "server_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
 
@@ -60,6 +67,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ORDER_CLOSED: 409,
     ErrorCode.ORDER_NOT_COMPLETED: 409,
     ErrorCode.ALREADY_REVIEWED: 409,
+    ErrorCode.ORDER_NOT_PAID: 409,
+    ErrorCode.ORDER_NOT_PAYABLE: 409,
+    ErrorCode.PAYMENT_NOT_REFUNDABLE: 409,
+    ErrorCode.REFUND_EXCEEDS_PAID: 409,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
+    ErrorCode.WEBHOOK_SIGNATURE_INVALID: 400,
+    ErrorCode.PAYMENT_PROVIDER_ERROR: 502,
     ErrorCode.SERVER_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
 }

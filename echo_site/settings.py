@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -187,7 +188,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api",
     # Order.status and allowed_moves share one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentStatusEnum": "orders.payments.models.PaymentStatus",
+        "PayoutStatusEnum": "orders.payments.models.PayoutStatus",
+        "RefundStatusEnum": "orders.payments.models.RefundStatus",
+    },
 }
 
 # --- Domain settings --------------------------------------------------------------------------
@@ -205,6 +211,40 @@ LIVE_MESSAGES_PER_WINDOW = 20
 LIVE_FRAMES_PER_WINDOW = 120
 LIVE_RATE_WINDOW_SECONDS = 10.0
 LIVE_MAX_SOCKETS_PER_USER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_USER", "50"))
+
+# --- Payments (Stripe) --------------------------------------------------------------------------
+# Keys come only from the environment and are never logged or returned (the publishable key aside).
+# Without STRIPE_SECRET_KEY a simulated gateway confirms payments at once (ids prefixed "sim_").
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "2"))
+# Two-decimal currencies only: amounts go to Stripe as final_price * 100 (see docs/payments.md).
+PAYMENTS_CURRENCY = os.environ.get("PAYMENTS_CURRENCY", "eur").strip().lower()
+_NOT_TWO_DECIMAL = {
+    # zero-decimal
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+    "xaf", "xof", "xpf",
+    # three-decimal, and those Stripe treats specially
+    "bhd", "jod", "kwd", "omr", "tnd", "isk", "huf", "twd",
+}  # fmt: skip
+if (
+    len(PAYMENTS_CURRENCY) != 3
+    or not PAYMENTS_CURRENCY.isalpha()
+    or PAYMENTS_CURRENCY in _NOT_TWO_DECIMAL
+):
+    sys.stderr.write(
+        f"ECHO refuses to start: PAYMENTS_CURRENCY={PAYMENTS_CURRENCY!r} is not a two-decimal "
+        "currency code.\n"
+    )
+    raise SystemExit(1)
+PLATFORM_FEE_PERCENT = Decimal(os.environ.get("PLATFORM_FEE_PERCENT", "10"))
+if not Decimal("0") <= PLATFORM_FEE_PERCENT < Decimal("100"):
+    sys.stderr.write("ECHO refuses to start: PLATFORM_FEE_PERCENT must be from 0 to below 100.\n")
+    raise SystemExit(1)
+# A payout or refund whose gateway call failed is retried by `manage.py payments_retry`, which
+# leaves alone rows younger than this (their first attempt may still be running).
+PAYMENTS_RETRY_MIN_AGE_SECONDS = int(os.environ.get("PAYMENTS_RETRY_MIN_AGE_SECONDS", "60"))
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

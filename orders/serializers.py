@@ -139,6 +139,8 @@ class OrderSerializer(serializers.ModelSerializer):
     item_title = serializers.CharField(source="item.title", read_only=True)
     final_price = price_field(read_only=True)
     allowed_moves = serializers.SerializerMethodField()
+    is_paid = serializers.SerializerMethodField()
+    payments_simulated = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -155,8 +157,20 @@ class OrderSerializer(serializers.ModelSerializer):
             "updated_at",
             "completed_at",
             "allowed_moves",
+            "is_paid",
+            "payments_simulated",
         ]
         read_only_fields = fields
+
+    def get_is_paid(self, order: Order) -> bool:
+        from .payments.selectors import order_is_paid
+
+        return order_is_paid(order=order)
+
+    def get_payments_simulated(self, order: Order) -> bool:
+        from .payments.selectors import payments_simulated
+
+        return payments_simulated()
 
     @extend_schema_field(
         serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices))

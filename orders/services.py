@@ -190,6 +190,9 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
                     "allowed_moves": allowed_moves(order=locked, user_id=actor.pk, is_admin=admin)
                 },
             )
+        from .payments import services as payments  # payments build on this module
+
+        payments.order_move_guard(order=locked, to_status=to_status)  # 409 order_not_paid
         now = timezone.now()
         seq = locked.last_seq + 1
         fields: dict[str, Any] = {"status": to_status, "last_seq": seq, "updated_at": now}
@@ -207,6 +210,8 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
             note=note,
         )
         live.order_moved(order=locked, event=event)
+        # Cancelled and paid: refund in full; completed: pay the creator (gateway after commit).
+        payments.order_moved(order=locked, from_status=from_status, to_status=to_status)
 
     # Keep the caller's instance current.
     for name in ("status", "last_seq", "updated_at", "completed_at"):

@@ -85,6 +85,23 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _simulated_payments(settings: Any) -> None:
+    # Never reach Stripe from a test, whatever the shell exports; tests/payments/ opts into a
+    # recording double with the `stripe_double` fixture.
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_PUBLISHABLE_KEY = ""
+    settings.STRIPE_WEBHOOK_SECRET = ""
+
+
+def pay(order: Any) -> Any:
+    """The buyer pays `order` through the service (simulated gateway: succeeds at once)."""
+    from orders.payments import services as payment_services
+
+    payment, _ = payment_services.payment_start(order=order, actor=order.buyer)
+    return payment
+
+
 @pytest.fixture
 def password() -> str:
     return "a-Strong-pass-42"
@@ -131,6 +148,13 @@ def client_for(user: Any | None) -> APIClient:
 
 
 @pytest.fixture
+def paid_order(order: Any) -> Any:
+    """`order`, paid by its buyer: the creator may accept it (PENDING -> IN_PROGRESS)."""
+    pay(order)
+    return order
+
+
+@pytest.fixture
 def api() -> Any:
     """`api(user)` gives a DRF test client authenticated as `user` (None: anonymous)."""
     return client_for
@@ -154,6 +178,8 @@ def make_order(buyer: Any, creator: Any) -> Any:
     def make(status: str = "PENDING", *, price: str = "450.00") -> Any:
         new_item = ItemFactory(creator=creator, base_price=Decimal(price))
         new_order = services.order_place(buyer=buyer, item=new_item)
+        if status in ("IN_PROGRESS", "DELIVERED", "COMPLETED"):
+            pay(new_order)  # an unpaid order cannot be accepted
         for who, to_status in _PATH_TO[status]:
             actor = buyer if who == "buyer" else creator
             services.order_move(order=new_order, actor=actor, to_status=to_status)

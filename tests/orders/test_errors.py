@@ -240,6 +240,8 @@ def test_paths_work_with_and_without_a_trailing_slash(api, buyer, creator, item)
     assert posted.status_code == 201
     assert Message.objects.count() == 2
 
+    # The buyer pays first: an unpaid order cannot be accepted (issue 4).
+    assert client.post(f"/api/orders/{order_id}/payment/").status_code == 201
     moved = api(creator).patch(f"/api/orders/{order_id}/status/", {"status": "IN_PROGRESS"})
     assert moved.status_code == 200
     assert Order.objects.get(pk=order_id).status == "IN_PROGRESS"

@@ -35,7 +35,8 @@ def test_message_record_has_the_documented_fields(api, order, buyer):
     assert Message.objects.get(pk=body["id"]).content == "Hello there"
 
 
-def test_messages_and_moves_share_one_gap_free_sequence(api, order, buyer, creator):
+def test_messages_and_moves_share_one_gap_free_sequence(api, paid_order, buyer, creator):
+    order = paid_order
     seqs = [post(api, buyer, order, "first").json()["seq"]]
     move(api, creator, order, "IN_PROGRESS")
     seqs.append(post(api, creator, order, "second").json()["seq"])

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from orders.models import Order, OrderEvent
+from tests.conftest import pay
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,8 @@ def test_the_rule_table_covers_the_full_matrix():
 @pytest.mark.parametrize(("frm", "to", "role"), list(itertools.product(STATUSES, STATUSES, ROLES)))
 def test_move_matrix(api, make_order, users, frm, to, role):
     order = make_order(frm)
+    if frm == "PENDING":
+        pay(order)  # an unpaid order cannot be accepted (issue 4: order_not_paid)
     events_before = OrderEvent.objects.filter(order=order).count()
     actor = users[role]
 
@@ -117,7 +120,8 @@ def test_missing_status_is_400(api, order, creator):
     assert "status" in response.json()["fields"]
 
 
-def test_echo_legacy_query_parameter_moves_the_order(api, order, creator):
+def test_echo_legacy_query_parameter_moves_the_order(api, paid_order, creator):
+    order = paid_order
     response = api(creator).patch(f"/api/orders/{order.pk}/status?status=IN_PROGRESS")
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "IN_PROGRESS"
@@ -153,7 +157,8 @@ def test_note_longer_than_1000_characters_is_400(api, order, creator):
     assert Order.objects.get(pk=order.pk).status == "PENDING"
 
 
-def test_every_move_is_recorded_and_listed_by_events(api, order, buyer, creator):
+def test_every_move_is_recorded_and_listed_by_events(api, paid_order, buyer, creator):
+    order = paid_order
     api(creator).patch(
         f"/api/orders/{order.pk}/status", {"status": "IN_PROGRESS", "note": " accepted "}
     )

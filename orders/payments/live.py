@@ -1,0 +1,52 @@
+"""What payments announce to live clients, after commit, through echo_site.realtime.
+
+Every event goes to the order's room and to both parties' notification feeds, with plain JSON
+values (ids, decimal strings, ISO times).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from echo_site.realtime import broadcast_on_commit
+
+from ..live import order_groups
+from .models import Payment, Payout, Refund
+
+
+def payment_data(payment: Payment) -> dict[str, Any]:
+    from .serializers import PaymentSerializer
+
+    return dict(PaymentSerializer(payment).data)
+
+
+def _announce(payment: Payment, event: str, extra: dict[str, Any] | None = None) -> None:
+    broadcast_on_commit(
+        groups=order_groups(payment.order),
+        event=event,
+        data={"order_id": payment.order_id, "payment": payment_data(payment), **(extra or {})},
+    )
+
+
+def payment_succeeded(*, payment: Payment) -> None:
+    _announce(payment, "payment.succeeded")
+
+
+def payment_failed(*, payment: Payment) -> None:
+    _announce(payment, "payment.failed")
+
+
+def payment_refunded(*, payment: Payment, refund: Refund) -> None:
+    from .serializers import RefundSerializer
+
+    _announce(payment, "payment.refunded", {"refund": dict(RefundSerializer(refund).data)})
+
+
+def payout_changed(*, payout: Payout) -> None:
+    """payout.waiting, payout.pending, payout.paid, payout.failed, payout.not_needed."""
+    from .serializers import PayoutSerializer
+
+    event = "payout." + (
+        "waiting" if payout.status == "WAITING_FOR_ACCOUNT" else payout.status.lower()
+    )
+    _announce(payout.payment, event, {"payout": dict(PayoutSerializer(payout).data)})
