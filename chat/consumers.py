@@ -612,3 +612,110 @@ class NotificationsConsumer(LiveConsumer):
 
             data = {**data, "order": with_allowed_moves(data["order"], self.user)}
         await self.send_json({"type": event, **data})
+
+
+class DisputeRoomConsumer(RoomConsumer):
+    """ws /ws/disputes/{dispute_id}/ — the dispute's thread, for both parties and any admin."""
+
+    def room_name(self) -> str:
+        return realtime.dispute_group(self.dispute_id)
+
+    def admin_may_post(self) -> bool:
+        return True
+
+    def load_room(self) -> dict[str, Any]:
+        from disputes.selectors import dispute_get_for_user
+        from disputes.services import dispute_admin_joined
+
+        self.dispute_id = int(self.scope["url_route"]["kwargs"]["dispute_id"])
+        dispute = dispute_get_for_user(dispute_id=self.dispute_id, user=self.user)
+        if dispute.order.buyer_id == self.user.pk:
+            role = "buyer"
+        elif dispute.order.creator_id == self.user.pk:
+            role = "creator"
+        else:
+            role = "admin"
+            # An admin joining the room starts the review.
+            dispute = dispute_admin_joined(dispute=dispute, admin=self.user)
+        self.dispute = dispute
+        return {"role": role}
+
+    def hello_frame(self) -> dict[str, Any]:
+        from disputes.live import dispute_data
+        from disputes.models import Dispute
+
+        dispute = Dispute.objects.select_related("opened_by").get(pk=self.dispute_id)
+        self.dispute.status = dispute.status
+        return {
+            "type": "hello",
+            "room": "dispute",
+            "dispute_id": dispute.pk,
+            "order_id": dispute.order_id,
+            "you": {"user_id": self.user.pk, "role": self.role},
+            "dispute": dispute_data(dispute),
+            "status": dispute.status,
+            "last_seq": dispute.last_seq,
+        }
+
+    def timeline_frames(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        from disputes.live import message_data
+        from disputes.selectors import dispute_messages_after
+
+        return [
+            (m.seq, {"type": "message.new", "message": message_data(m)})
+            for m in dispute_messages_after(dispute_id=self.dispute_id, after=after, limit=limit)
+        ]
+
+    def last_seq(self) -> int:
+        from disputes.models import Dispute
+
+        return int(Dispute.objects.filter(pk=self.dispute_id).values_list("last_seq", flat=True)[0])
+
+    def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
+        from disputes import services
+        from disputes.live import message_data
+
+        message, _ = services.dispute_message_post(
+            dispute=self.dispute, sender=self.user, content=content, client_id=client_id
+        )
+        return message_data(message), message.seq
+
+    def mark_read(self, seq: int) -> int:
+        from disputes import services
+
+        return services.dispute_read_mark(dispute=self.dispute, user=self.user, seq=seq)
+
+    def seq_event_frame(
+        self, event: str, data: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]] | None:
+        if event == "message.new":
+            return data["seq"], {"type": "message.new", "message": data["message"]}
+        return None
+
+
+class AdminDisputesConsumer(LiveConsumer):
+    """ws /ws/admin/disputes/ — the mediation desk's live queue (staff only)."""
+
+    async def open(self) -> bool:
+        if not self.user.is_staff:
+            await self.close_with(CLOSE_FORBIDDEN)
+            return False
+        self.queue = realtime.admin_disputes_group()
+        await self.channel_layer.group_add(self.queue, self.channel_name)
+        from disputes.live import dispute_data
+        from disputes.selectors import dispute_list_open
+
+        def open_disputes() -> list[dict[str, Any]]:
+            return [dispute_data(d) for d in dispute_list_open()[:500]]
+
+        disputes = await database_sync_to_async(open_disputes)()
+        await self.send_json({"type": "hello", "room": "admin.disputes", "open": disputes})
+        return True
+
+    async def leave(self) -> None:
+        if hasattr(self, "queue"):
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self.queue, self.channel_name)
+
+    async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
+        await self.send_json({"type": event, **data})

@@ -47,6 +47,11 @@ class ErrorCode(StrEnum):
     PAYMENT_PROVIDER_ERROR = "payment_provider_error"
     SERVER_ERROR = "server_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    ORDER_NOT_DISPUTABLE = "order_not_disputable"
+    DISPUTE_WINDOW_CLOSED = "dispute_window_closed"
+    DISPUTE_ALREADY_OPEN = "dispute_already_open"
+    DISPUTE_OPEN = "dispute_open"
+    DISPUTE_CLOSED = "dispute_closed"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -76,6 +81,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PAYMENT_PROVIDER_ERROR: 502,
     ErrorCode.SERVER_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.ORDER_NOT_DISPUTABLE: 409,
+    ErrorCode.DISPUTE_WINDOW_CLOSED: 409,
+    ErrorCode.DISPUTE_ALREADY_OPEN: 409,
+    ErrorCode.DISPUTE_OPEN: 409,
+    ErrorCode.DISPUTE_CLOSED: 409,
 }
 
 

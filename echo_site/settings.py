@@ -193,6 +193,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "orders.payments.models.PaymentStatus",
         "PayoutStatusEnum": "orders.payments.models.PayoutStatus",
         "RefundStatusEnum": "orders.payments.models.RefundStatus",
+        "DisputeStatusEnum": "disputes.models.DisputeStatus",
+        "DisputeOutcomeEnum": "disputes.models.DisputeOutcome",
     },
 }
 
@@ -211,6 +213,9 @@ LIVE_MESSAGES_PER_WINDOW = 20
 LIVE_FRAMES_PER_WINDOW = 120
 LIVE_RATE_WINDOW_SECONDS = 10.0
 LIVE_MAX_SOCKETS_PER_USER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_USER", "50"))
+
+# --- Disputes ----------------------------------------------------------------------------------
+DISPUTE_WINDOW_DAYS = int(os.environ.get("DISPUTE_WINDOW_DAYS", "14"))
 
 # --- Payments (Stripe) --------------------------------------------------------------------------
 # Keys come only from the environment and are never logged or returned (the publishable key aside).

@@ -190,30 +190,62 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
                     "allowed_moves": allowed_moves(order=locked, user_id=actor.pk, is_admin=admin)
                 },
             )
+        from disputes import services as disputes
+
         from .payments import services as payments  # payments build on this module
 
         payments.order_move_guard(order=locked, to_status=to_status)  # 409 order_not_paid
-        now = timezone.now()
-        seq = locked.last_seq + 1
-        fields: dict[str, Any] = {"status": to_status, "last_seq": seq, "updated_at": now}
-        if to_status == OrderStatus.COMPLETED:
-            fields["completed_at"] = now
-        Order.objects.filter(pk=locked.pk).update(**fields)
-        for name, value in fields.items():
-            setattr(locked, name, value)
-        event = OrderEvent.objects.create(
-            order=locked,
-            seq=seq,
-            actor=actor,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-        )
-        live.order_moved(order=locked, event=event)
-        # Cancelled and paid: refund in full; completed: pay the creator (gateway after commit).
-        payments.order_moved(order=locked, from_status=from_status, to_status=to_status)
+        disputes.order_move_guard(order=locked, to_status=to_status, actor=actor)  # 409
+        event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note)
 
     # Keep the caller's instance current.
+    for name in ("status", "last_seq", "updated_at", "completed_at"):
+        setattr(order, name, getattr(locked, name))
+    return event
+
+
+def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> OrderEvent:
+    """Write a move on a locked order: status, timeline entry, broadcast, money reaction."""
+    from .payments import services as payments
+
+    from_status = order.status
+    now = timezone.now()
+    seq = order.last_seq + 1
+    fields: dict[str, Any] = {"status": to_status, "last_seq": seq, "updated_at": now}
+    if to_status == OrderStatus.COMPLETED:
+        fields["completed_at"] = now
+    Order.objects.filter(pk=order.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(order, name, value)
+    event = OrderEvent.objects.create(
+        order=order,
+        seq=seq,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    live.order_moved(order=order, event=event)
+    # Cancelled and paid: refund in full; completed: pay the creator (gateway after commit).
+    payments.order_moved(order=order, from_status=from_status, to_status=to_status)
+    return event
+
+
+def order_settle(*, order: Order, actor: Any, to_status: str, note: str) -> OrderEvent:
+    """Move an order straight to a final state, from wherever it stands, for a dispute outcome.
+
+    Only the dispute service calls this (an admin closing a dispute); the move is recorded in the
+    timeline like any other and the money follows as for an ordinary move.
+    """
+    if to_status not in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
+        raise _invalid("status", "A settlement ends in COMPLETED or CANCELLED.")
+    if not is_admin(actor):
+        raise ServiceError(ErrorCode.PERMISSION_DENIED, "Only admins settle orders.")
+    with transaction.atomic():
+        locked = _lock_order(order.pk)
+        if locked.status == to_status:
+            raise ServiceError(ErrorCode.INVALID_TRANSITION, f"The order is {to_status} already.")
+        event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note[:1000])
     for name in ("status", "last_seq", "updated_at", "completed_at"):
         setattr(order, name, getattr(locked, name))
     return event

@@ -1,0 +1,77 @@
+"""What disputes announce: to the dispute room, the order room, both parties' feeds and the
+admins' mediation queue. Called inside the services' transactions; sent after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from echo_site.realtime import (
+    admin_disputes_group,
+    broadcast_on_commit,
+    dispute_group,
+    order_group,
+    user_group,
+)
+
+from .models import Dispute, DisputeMessage
+
+
+def dispute_data(dispute: Dispute) -> dict[str, Any]:
+    from .serializers import DisputeSerializer
+
+    return dict(DisputeSerializer(dispute).data)
+
+
+def message_data(message: DisputeMessage) -> dict[str, Any]:
+    from .serializers import DisputeMessageSerializer
+
+    return dict(DisputeMessageSerializer(message).data)
+
+
+def _everyone(dispute: Dispute) -> list[str]:
+    order = dispute.order
+    return [
+        dispute_group(dispute.pk),
+        order_group(order.pk),
+        user_group(order.buyer_id),
+        user_group(order.creator_id),
+    ]
+
+
+def _announce(dispute: Dispute, event: str) -> None:
+    data = {
+        "dispute_id": dispute.pk,
+        "order_id": dispute.order_id,
+        "dispute": dispute_data(dispute),
+    }
+    broadcast_on_commit(groups=_everyone(dispute), event=event, data=data)
+    queue_event = "dispute.opened" if event == "dispute.opened" else "dispute.updated"
+    broadcast_on_commit(groups=[admin_disputes_group()], event=queue_event, data=data)
+
+
+def dispute_opened(*, dispute: Dispute) -> None:
+    _announce(dispute, "dispute.opened")
+
+
+def dispute_status_changed(*, dispute: Dispute) -> None:
+    _announce(dispute, "dispute.status")
+
+
+def dispute_closed(*, dispute: Dispute) -> None:
+    _announce(dispute, "dispute.closed")
+
+
+def dispute_message_posted(*, dispute: Dispute, message: DisputeMessage) -> None:
+    broadcast_on_commit(
+        groups=[dispute_group(dispute.pk)],
+        event="message.new",
+        data={"dispute_id": dispute.pk, "seq": message.seq, "message": message_data(message)},
+    )
+
+
+def dispute_read(*, dispute: Dispute, user_id: int, seq: int) -> None:
+    broadcast_on_commit(
+        groups=[dispute_group(dispute.pk)],
+        event="read",
+        data={"dispute_id": dispute.pk, "user_id": user_id, "seq": seq},
+    )

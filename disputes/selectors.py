@@ -1,0 +1,60 @@
+"""Reads and access checks for disputes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from echo_site.errors import ErrorCode, ServiceError
+from orders.selectors import is_admin
+
+from .models import OPEN_STATUSES, Dispute, DisputeMessage
+
+
+def _disputes() -> QuerySet[Dispute]:
+    return Dispute.objects.select_related("order", "opened_by")
+
+
+def dispute_get_for_user(*, dispute_id: int, user: Any) -> Dispute:
+    """The dispute for its order's parties and admins; 404 if unknown, 403 otherwise."""
+    dispute = _disputes().filter(pk=dispute_id).first()
+    if dispute is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"Dispute {dispute_id} does not exist.")
+    if not (dispute.order.is_party(user.pk) or is_admin(user)):
+        raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this dispute.")
+    return dispute
+
+
+def dispute_list_for_user(*, user: Any, status: str | None = None) -> QuerySet[Dispute]:
+    disputes = _disputes()
+    if not is_admin(user):
+        disputes = disputes.filter(Q(order__buyer=user) | Q(order__creator=user))
+    if status:
+        disputes = disputes.filter(status=status)
+    return disputes.order_by("-created_at", "-id")
+
+
+def dispute_list_mine(*, user: Any) -> QuerySet[Dispute]:
+    """Disputes on orders where the user is a party (admins included: only their own orders)."""
+    return (
+        _disputes()
+        .filter(Q(order__buyer=user) | Q(order__creator=user))
+        .order_by("-created_at", "-id")
+    )
+
+
+def dispute_list_open() -> QuerySet[Dispute]:
+    return _disputes().filter(status__in=OPEN_STATUSES).order_by("created_at", "id")
+
+
+def dispute_open_for_order(*, order_id: int) -> Dispute | None:
+    return Dispute.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).first()
+
+
+def dispute_messages_after(*, dispute_id: int, after: int, limit: int) -> list[DisputeMessage]:
+    return list(
+        DisputeMessage.objects.filter(dispute_id=dispute_id, seq__gt=after)
+        .select_related("sender")
+        .order_by("seq")[:limit]
+    )

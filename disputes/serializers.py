@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from .models import Dispute, DisputeMessage, DisputeOutcome
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(read_only=True)
+    created_by_user_id = serializers.IntegerField(source="opened_by_id", read_only=True)
+    created_by_username = serializers.CharField(source="opened_by.username", read_only=True)
+    closed_by_user_id = serializers.IntegerField(
+        source="closed_by_id", read_only=True, allow_null=True
+    )
+    outcome = serializers.CharField(read_only=True, allow_null=True)
+    refund_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Dispute
+        fields = [
+            "id",
+            "order_id",
+            "created_by_user_id",
+            "created_by_username",
+            "reason",
+            "status",
+            "resolution",
+            "outcome",
+            "refund_amount",
+            "created_at",
+            "closed_at",
+            "closed_by_user_id",
+            "last_seq",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Dispute) -> dict:
+        data = super().to_representation(instance)
+        data["outcome"] = instance.outcome or None
+        return data
+
+
+class DisputeMessageSerializer(serializers.ModelSerializer):
+    dispute_id = serializers.IntegerField(read_only=True)
+    sender_id = serializers.IntegerField(read_only=True)
+    sender_username = serializers.CharField(source="sender.username", read_only=True)
+
+    class Meta:
+        model = DisputeMessage
+        fields = [
+            "id",
+            "dispute_id",
+            "seq",
+            "sender_id",
+            "sender_username",
+            "content",
+            "sent_at",
+            "from_admin",
+            "client_id",
+        ]
+        read_only_fields = fields
+
+
+class DisputeDetailSerializer(DisputeSerializer):
+    messages = DisputeMessageSerializer(many=True, read_only=True)
+
+    class Meta(DisputeSerializer.Meta):
+        fields = [*DisputeSerializer.Meta.fields, "messages"]
+        read_only_fields = fields
+
+
+class DisputeOpenInputSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(min_length=10, max_length=500)
+
+    def to_internal_value(self, data):  # ECHO's camelCase clients
+        if hasattr(data, "keys") and "orderId" in data and "order_id" not in data:
+            data = {**data, "order_id": data["orderId"]}
+        return super().to_internal_value(data)
+
+
+class DisputeMessageInputSerializer(serializers.Serializer):
+    content = serializers.CharField(
+        required=False, trim_whitespace=False, allow_blank=True, max_length=20000
+    )
+    message = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        allow_blank=True,
+        max_length=20000,
+        help_text="ECHO's name for content.",
+    )
+    client_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if "content" not in attrs and "message" not in attrs:
+            raise serializers.ValidationError({"content": ["This field is required."]})
+        attrs["content"] = attrs.get("content", attrs.get("message"))
+        return attrs
+
+
+class DisputeCloseInputSerializer(serializers.Serializer):
+    resolution = serializers.CharField(min_length=1, max_length=5000)
+    outcome = serializers.ChoiceField(choices=DisputeOutcome.choices)
+    refund_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01")
+    )
+
+
+class DisputeListFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["OPEN", "UNDER_REVIEW", "CLOSED"], required=False)
