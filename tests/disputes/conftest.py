@@ -17,7 +17,7 @@ REASON = "The delivery is not what we agreed on."
 
 @pytest.fixture
 def open_dispute(make_order: Any, buyer: Any) -> Any:
-    """`open_dispute(status="IN_PROGRESS")`: a paid order at `status` with a dispute by the buyer."""
+    """`open_dispute(status)`: a paid order at `status` (IN_PROGRESS) disputed by the buyer."""
 
     def make(status: str = "IN_PROGRESS") -> Any:
         order = make_order(status)

@@ -24,7 +24,7 @@ def close(api, user, dispute, **body):
 
 @pytest.fixture
 def stripe_dispute(make_order, buyer, stripe_double, stripe_paid, connected_creator):
-    """`stripe_dispute(status)`: an order paid through Stripe, at `status`, disputed by the buyer."""
+    """`stripe_dispute(status)`: an order paid through Stripe at `status`, disputed by the buyer."""
     from disputes import services as dispute_services
     from orders import services
 
