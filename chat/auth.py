@@ -111,10 +111,10 @@ def _active_user(user_id: int) -> Any | None:
 
 async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
     try:
-        token = AccessToken(raw)  # verifies signature, algorithm, expiry and token type
+        token = AccessToken(raw)  # type: ignore[arg-type]  # verifies signature, algorithm, expiry and token type
     except TokenError:
         return None
-    user_id = token.get(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
+    user_id = token.get(str(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id")))
     if user_id is None:
         return None
     user = await _active_user(int(user_id))

@@ -130,8 +130,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 raise FrameError("empty_frame", "Empty frame; send a JSON object with a type.")
             try:
                 content = json.loads(text_data)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise FrameError("malformed_json", f"Malformed JSON: {exc.msg}.") from exc
+            except (ValueError, RecursionError) as exc:  # e.g. nesting too deep to parse
+                raise FrameError("malformed_json", "Malformed JSON.") from exc
             if not isinstance(content, dict):
                 raise FrameError("invalid_frame", "A frame is a JSON object with a type.")
             ref = content.get("ref") if isinstance(content.get("ref"), str | int) else None

@@ -18,7 +18,7 @@ def user_logout(*, request: HttpRequest, user: Any, refresh: str | None = None) 
     with transaction.atomic():
         if refresh:
             try:
-                RefreshToken(refresh).blacklist()
+                RefreshToken(refresh).blacklist()  # type: ignore[arg-type]
             except TokenError:
                 pass  # already invalid: nothing to revoke
         if request.session.session_key:

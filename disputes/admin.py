@@ -17,8 +17,14 @@ from .models import Dispute, DisputeMessage, DisputeOutcome
 class DisputeMessageInline(admin.TabularInline):
     model = DisputeMessage
     extra = 0
-    fields = ["seq", "sender", "from_admin", "content", "sent_at"]
-    readonly_fields = fields
+    readonly_fields = (
+        "seq",
+        "sender",
+        "from_admin",
+        "content",
+        "sent_at",
+    )
+    fields = readonly_fields
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

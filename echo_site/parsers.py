@@ -26,6 +26,8 @@ class DecimalJSONParser(JSONParser):
                 parse_float=decimal.Decimal,
                 parse_constant=_reject_constant,
             )
+        except RecursionError as exc:
+            raise ParseError("Malformed JSON: nested too deeply.") from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc
 

@@ -42,15 +42,28 @@ class ItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderEvent
     extra = 0
-    fields = ["seq", "actor", "from_status", "to_status", "note", "created_at"]
-    readonly_fields = fields
+    readonly_fields = (
+        "seq",
+        "actor",
+        "from_status",
+        "to_status",
+        "note",
+        "created_at",
+    )
+    fields = readonly_fields
 
 
 class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Message
     extra = 0
-    fields = ["seq", "sender", "content", "client_id", "sent_at"]
-    readonly_fields = fields
+    readonly_fields = (
+        "seq",
+        "sender",
+        "content",
+        "client_id",
+        "sent_at",
+    )
+    fields = readonly_fields
 
 
 @admin.register(Order)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -13,7 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -67,7 +68,7 @@ def parse(serializer_class: type, data: Any) -> dict[str, Any]:
 
 def paginate(view: APIView, request: Request, queryset: Any, serializer_class: type) -> Response:
     paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: Any = paginator.paginate_queryset(queryset, request, view=view)
     data = serializer_class(page, many=True, context={"request": request}).data
     return paginator.get_paginated_response(data)
 
@@ -76,7 +77,7 @@ def paginate(view: APIView, request: Request, queryset: Any, serializer_class: t
 
 
 class AuthThrottleMixin:
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes: Sequence[type[BaseThrottle]] = [ScopedRateThrottle]
     throttle_scope = "auth"
 
 
@@ -113,7 +114,7 @@ class MeView(APIView):
 
 
 class ItemListView(APIView):
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
     @extend_schema(
@@ -136,7 +137,7 @@ class ItemListView(APIView):
 
 
 class ItemDetailView(APIView):
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
     @extend_schema(responses=ItemSerializer)

@@ -11,8 +11,15 @@ from .models import CreatorAccount, Payment, Payout, Refund, StripeEvent
 class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Refund
     extra = 0
-    fields = ["amount", "reason", "status", "stripe_refund_id", "reversal_amount", "created_at"]
-    readonly_fields = fields
+    readonly_fields = (
+        "amount",
+        "reason",
+        "status",
+        "stripe_refund_id",
+        "reversal_amount",
+        "created_at",
+    )
+    fields = readonly_fields
 
 
 @admin.register(Payment)
@@ -31,7 +38,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "provider"]
     search_fields = ["order__id", "payment_intent_id", "stripe_tx_id"]
     # client_secret stays out of the admin.
-    fields = [
+    readonly_fields = (
         "order",
         "provider",
         "status",
@@ -45,8 +52,8 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "failure_message",
         "created_at",
         "updated_at",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
     inlines = [RefundInline]
 
 

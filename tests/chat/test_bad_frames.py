@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
         ('{"type": "read", "seq": -1}', "invalid"),
         ('{"type": "read", "seq": true}', "invalid"),
         ('{"type": "sync"}', "invalid"),
+        ("[" * 30000 + "]" * 30000, "malformed_json"),  # too deep for the parser
     ],
 )
 async def test_bad_frame_gets_an_error_and_the_socket_stays(buyer, order, raw, code):
