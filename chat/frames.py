@@ -21,7 +21,13 @@ def with_allowed_moves(order: dict[str, Any], user: Any) -> dict[str, Any]:
     view = SimpleNamespace(
         status=order["status"], buyer_id=order["buyer_id"], creator_id=order["creator_id"]
     )
-    moves = allowed_moves(order=view, user_id=user.pk, is_admin=user.is_staff)  # type: ignore[arg-type]
+    moves = allowed_moves(
+        order=view,  # type: ignore[arg-type]
+        user_id=user.pk,
+        is_admin=user.is_staff,
+        paid=bool(order.get("is_paid", True)),
+        disputed=order.get("open_dispute_id") is not None,
+    )
     return {**order, "allowed_moves": moves}
 
 

@@ -141,6 +141,7 @@ class OrderSerializer(serializers.ModelSerializer):
     allowed_moves = serializers.SerializerMethodField()
     is_paid = serializers.SerializerMethodField()
     payments_simulated = serializers.SerializerMethodField()
+    open_dispute_id = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -159,6 +160,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "allowed_moves",
             "is_paid",
             "payments_simulated",
+            "open_dispute_id",
         ]
         read_only_fields = fields
 
@@ -166,6 +168,13 @@ class OrderSerializer(serializers.ModelSerializer):
         from .payments.selectors import order_is_paid
 
         return order_is_paid(order=order)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_open_dispute_id(self, order: Order) -> int | None:
+        from disputes.selectors import dispute_open_for_order
+
+        dispute = dispute_open_for_order(order_id=order.pk)
+        return dispute.pk if dispute else None
 
     def get_payments_simulated(self, order: Order) -> bool:
         from .payments.selectors import payments_simulated
@@ -182,7 +191,13 @@ class OrderSerializer(serializers.ModelSerializer):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return []
-        return allowed_moves(order=order, user_id=user.pk, is_admin=user.is_staff)
+        return allowed_moves(
+            order=order,
+            user_id=user.pk,
+            is_admin=user.is_staff,
+            paid=self.get_is_paid(order),
+            disputed=self.get_open_dispute_id(order) is not None,
+        )
 
 
 class OrderCreateInputSerializer(CamelCaseAliasMixin, serializers.Serializer):

@@ -52,11 +52,22 @@ def may_move(*, roles: set[Role], from_status: str, to_status: str) -> bool:
     return Role.ADMIN in roles or bool(roles & allowed)
 
 
-def allowed_moves(*, order: Order, user_id: int, is_admin: bool) -> list[str]:
-    """The moves this user may make now, in the table's order."""
+def allowed_moves(
+    *, order: Order, user_id: int, is_admin: bool, paid: bool = True, disputed: bool = False
+) -> list[str]:
+    """The moves this user may make now, in the table's order.
+
+    `paid`: nobody accepts an unpaid order. `disputed`: while a dispute is open only an admin
+    completes or cancels.
+    """
     roles = roles_of(order=order, user_id=user_id, is_admin=is_admin)
-    return [
+    moves = [
         to
         for to in moves_from(order.status)
         if may_move(roles=roles, from_status=order.status, to_status=to)
     ]
+    if not paid and order.status == S.PENDING:
+        moves = [to for to in moves if to != S.IN_PROGRESS]
+    if disputed and not is_admin:
+        moves = [to for to in moves if to not in (S.COMPLETED, S.CANCELLED)]
+    return moves

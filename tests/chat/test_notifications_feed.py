@@ -18,7 +18,8 @@ async def test_creator_hears_of_new_orders_messages_and_moves(buyer, creator, it
     order = await database_sync_to_async(services.order_place)(buyer=buyer, item=item)
     created = await receive_until(feed, "order.created")
     assert created["order"]["id"] == order.pk
-    assert created["order"]["allowed_moves"] == ["IN_PROGRESS", "CANCELLED"]
+    # Unpaid: the creator cannot accept yet, only cancel.
+    assert created["order"]["allowed_moves"] == ["CANCELLED"]
 
     await database_sync_to_async(services.message_post)(
         order=order, sender=buyer, content="y" * 200

@@ -98,6 +98,8 @@ def test_move_matrix(api, make_order, users, frm, to, role):
 @pytest.mark.parametrize(("frm", "role"), list(itertools.product(STATUSES, ROLES[:3])))
 def test_order_shows_the_callers_allowed_moves(api, make_order, users, frm, role):
     order = make_order(frm)
+    if frm == "PENDING":
+        pay(order)  # unpaid, nobody may accept: tests/orders/test_allowed_moves_guards.py
     response = api(users[role]).get(f"/api/orders/{order.pk}")
     assert response.status_code == 200
     assert set(response.json()["allowed_moves"]) == expected_allowed(role, frm)
