@@ -243,8 +243,12 @@ if (
         "currency code.\n"
     )
     raise SystemExit(1)
-PLATFORM_FEE_PERCENT = Decimal(os.environ.get("PLATFORM_FEE_PERCENT", "10"))
-if not Decimal("0") <= PLATFORM_FEE_PERCENT < Decimal("100"):
+try:
+    PLATFORM_FEE_PERCENT = Decimal(os.environ.get("PLATFORM_FEE_PERCENT", "10"))
+    _fee_ok = Decimal("0") <= PLATFORM_FEE_PERCENT < Decimal("100")
+except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+    _fee_ok = False
+if not _fee_ok:
     sys.stderr.write("ECHO refuses to start: PLATFORM_FEE_PERCENT must be from 0 to below 100.\n")
     raise SystemExit(1)
 # A payout or refund whose gateway call failed is retried by `manage.py payments_retry`, which

@@ -51,3 +51,13 @@ def test_seed_is_idempotent():
     seed()
     assert (User.objects.count(), Item.objects.count(), Order.objects.count()) == counts
     assert Message.objects.count() == messages
+
+
+def test_seed_demo_connects_the_demo_creator_in_simulated_mode(db):
+    from django.core.management import call_command
+
+    from orders.models import CreatorAccount
+
+    call_command("seed_demo", stdout=StringIO())
+    account = CreatorAccount.objects.get(user__username="creator")
+    assert account.payouts_enabled is True

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from orders import services
-from orders.models import Item, ItemType, Order
+from orders.models import CreatorAccount, Item, ItemType, Order
 
 DEMO_PASSWORD = "echo-demo-pass"  # noqa: S105 - printed on purpose, demo accounts only
 
@@ -68,6 +68,19 @@ class Command(BaseCommand):
                 order=order,
                 sender=users["buyer"],
                 content="Hi! Could the concepts lean towards a hand-drawn look?",
+            )
+
+        from orders.payments import services as payments
+
+        if (
+            payments.payments_simulated()
+            and not CreatorAccount.objects.filter(user=creator).exists()
+        ):
+            # Simulated mode: connecting enables payouts at once, so the demo shows them paid.
+            payments.account_connect(
+                user=creator,
+                refresh_url="http://127.0.0.1:8000/",
+                return_url="http://127.0.0.1:8000/",
             )
 
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
