@@ -17,6 +17,7 @@ from django.utils import timezone
 from echo_site.errors import ErrorCode, ServiceError
 from orders.models import Order, OrderStatus
 from orders.selectors import is_admin
+from orders.services import message_input_clean
 
 from . import live
 from .models import (
@@ -126,17 +127,7 @@ def dispute_message_post(
 
     The same client_id again from the same sender returns the first message.
     """
-    if not isinstance(content, str):
-        raise _invalid("content", "Must be a string.")
-    content = content.strip()
-    if not content:
-        raise _invalid("content", "Must not be empty.")
-    if len(content) > settings.MESSAGE_MAX_LENGTH:
-        raise _invalid("content", f"At most {settings.MESSAGE_MAX_LENGTH} characters.")
-    if client_id is not None:
-        client_id = str(client_id).strip() or None
-        if client_id is not None and len(client_id) > 64:
-            raise _invalid("client_id", "At most 64 characters.")
+    content, client_id = message_input_clean(content=content, client_id=client_id)
     admin = is_admin(sender)
     if not (dispute.order.is_party(sender.pk) or admin):
         raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this dispute.")

@@ -254,13 +254,10 @@ def order_settle(*, order: Order, actor: Any, to_status: str, note: str) -> Orde
 # --- Messages ---------------------------------------------------------------------------------
 
 
-def message_post(
-    *, order: Order, sender: Any, content: str, client_id: str | None = None
-) -> tuple[Message, bool]:
-    """Store a message on the order's timeline; returns (message, created).
+def message_input_clean(*, content: Any, client_id: Any) -> tuple[str, str | None]:
+    """Trimmed content (1 to MESSAGE_MAX_LENGTH characters) and client_id (at most 64, or None).
 
-    A client_id the sender already used on this order returns the first message and stores
-    nothing new.
+    Shared by every message thread: order messages and dispute messages.
     """
     if not isinstance(content, str):
         raise _invalid("content", "Must be a string.")
@@ -273,6 +270,18 @@ def message_post(
         client_id = str(client_id).strip() or None
         if client_id is not None and len(client_id) > 64:
             raise _invalid("client_id", "At most 64 characters.")
+    return content, client_id
+
+
+def message_post(
+    *, order: Order, sender: Any, content: str, client_id: str | None = None
+) -> tuple[Message, bool]:
+    """Store a message on the order's timeline; returns (message, created).
+
+    A client_id the sender already used on this order returns the first message and stores
+    nothing new.
+    """
+    content, client_id = message_input_clean(content=content, client_id=client_id)
     if not order.is_party(sender.pk):
         raise ServiceError(ErrorCode.NOT_A_PARTY, "Only the order's buyer and creator may post.")
 
