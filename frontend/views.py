@@ -1,6 +1,282 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages of the browser app: authenticate, read through selectors, render.
+
+Every write happens in the browser through the same REST API and websockets as any other client;
+the only write here is registering, which calls `orders.services.user_register`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from types import SimpleNamespace
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from echo_site.errors import ServiceError
+from orders import selectors, services
+from orders.models import ItemType, OrderStatus, ReadMark
+from orders.serializers import (
+    ItemSerializer,
+    MessageSerializer,
+    OrderEventSerializer,
+    OrderSerializer,
+    ReviewSerializer,
+)
+
+SIGN_IN = "/signin/"
+HISTORY_PAGE = 50
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/home.html")
+def _json(data: Any) -> Any:
+    """Round-trip through JSON so json_script sees plain values (decimals and times as strings)."""
+    from rest_framework.utils.encoders import JSONEncoder
+
+    return json.loads(json.dumps(data, cls=JSONEncoder))
+
+
+def _as_request(user: Any) -> SimpleNamespace:
+    return SimpleNamespace(user=user)
+
+
+def page_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A selector's refusal (not found, not a party) as an HTML page with its status."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ServiceError as exc:
+            return render(
+                request,
+                "frontend/error.html",
+                {"message": exc.message, "status": exc.http_status},
+                status=exc.http_status,
+            )
+
+    return wrapper
+
+
+# --- Sign in / register ----------------------------------------------------------------------
+
+
+class RegisterForm(forms.Form):
+    username = forms.CharField(max_length=150, min_length=3)
+    email = forms.EmailField(max_length=254)
+    password = forms.CharField(widget=forms.PasswordInput, max_length=128)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_register(**form.cleaned_data)
+        except ServiceError as exc:
+            for field, messages in (exc.fields or {}).items():
+                for message in messages:
+                    form.add_error(field if field in form.fields else None, message)
+            if not exc.fields:
+                form.add_error(None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponseRedirect(_next_url(request, reverse("frontend:market")))
+    return render(request, "frontend/register.html", {"form": form})
+
+
+# --- Marketplace ------------------------------------------------------------------------------
+
+
+def market(request: HttpRequest) -> HttpResponse:
+    item_type = request.GET.get("item_type") or None
+    if item_type not in ItemType.values:
+        item_type = None
+    try:
+        creator_id: int | None = int(request.GET.get("creator") or 0) or None
+    except ValueError:
+        creator_id = None
+    items = selectors.item_list(item_type=item_type, creator_id=creator_id).order_by(
+        "-created_at", "-id"
+    )
+    page = Paginator(items, 20).get_page(request.GET.get("page"))
+    creators = (
+        get_user_model()
+        .objects.filter(items__is_archived=False)
+        .distinct()
+        .order_by("username")
+        .values("id", "username")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "frontend/market.html",
+        {
+            "page": page,
+            "items": ItemSerializer(page.object_list, many=True).data,
+            "item_types": ItemType.choices,
+            "creators": list(creators),
+            "selected_type": item_type or "",
+            "selected_creator": creator_id,
+            "query": query.urlencode(),
+        },
+    )
+
+
+# --- My orders --------------------------------------------------------------------------------
+
+
+@login_required(login_url=SIGN_IN)
+def my_orders(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {"request": _as_request(user)}
+    rows = {
+        role: [
+            {**row, "status_label": OrderStatus(row["status"]).label}
+            for row in OrderSerializer(
+                selectors.order_list_for_user(user=user, role=role)[:100],
+                many=True,
+                context=context,
+            ).data
+        ]
+        for role in ("buyer", "creator")
+    }
+    return render(
+        request,
+        "frontend/orders.html",
+        {
+            "as_buyer": rows["buyer"],
+            "as_creator": rows["creator"],
+            "boot": {"me": {"id": user.pk, "username": user.get_username()}},
+        },
+    )
+
+
+# --- Order workspace --------------------------------------------------------------------------
+
+
+def _read_marks(order: Any) -> dict[str, int]:
+    return {
+        str(user_id): seq
+        for user_id, seq in ReadMark.objects.filter(order=order).values_list(
+            "user_id", "last_read_seq"
+        )
+    }
+
+
+def _order_disputes(order: Any, user: Any) -> list[dict[str, Any]]:
+    from disputes import selectors as dispute_selectors
+    from disputes.serializers import DisputeSerializer
+
+    disputes = dispute_selectors.dispute_list_for_user(user=user).filter(order=order)
+    return list(DisputeSerializer(disputes, many=True).data)
+
+
+def _order_payment(order: Any) -> dict[str, Any] | None:
+    from orders.payments.selectors import payment_for_order
+    from orders.payments.serializers import PaymentSerializer
+
+    payment = payment_for_order(order=order)
+    return dict(PaymentSerializer(payment).data) if payment is not None else None
+
+
+@login_required(login_url=SIGN_IN)
+@page_errors
+def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Everything the workspace shows first, in the page: no API waterfall before first paint."""
+    user = request.user
+    order = selectors.order_get_for_user(order_id=order_id, user=user)
+    messages, has_more = selectors.message_page(
+        order=order, before=order.last_seq + 1, limit=HISTORY_PAGE
+    )
+    events, _ = selectors.event_page(order=order, after=0, limit=200)
+    reviews = selectors.review_list_for_creator(creator_id=order.creator_id).filter(order=order)
+    if user.pk == order.buyer_id:
+        role = "buyer"
+    elif user.pk == order.creator_id:
+        role = "creator"
+    else:
+        role = "admin"
+    boot = {
+        "me": {"id": user.pk, "username": user.get_username(), "role": role},
+        "users": {
+            str(order.buyer_id): {"username": order.buyer.username, "role": "buyer"},
+            str(order.creator_id): {"username": order.creator.username, "role": "creator"},
+        },
+        "order": OrderSerializer(order, context={"request": _as_request(user)}).data,
+        "messages": MessageSerializer(messages, many=True).data,
+        "has_more": has_more,
+        "events": OrderEventSerializer(events, many=True).data,
+        "read_marks": _read_marks(order),
+        "review": ReviewSerializer(reviews.first()).data if reviews.exists() else None,
+        "payment": _order_payment(order),
+        "disputes": _order_disputes(order, user),
+    }
+    return render(
+        request,
+        "frontend/order.html",
+        {"order": order, "role": role, "boot": _json(boot)},
+    )
+
+
+# --- Disputes ---------------------------------------------------------------------------------
+
+
+@login_required(login_url=SIGN_IN)
+@page_errors
+def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    """The dispute room; its thread comes from one API call (GET /api/disputes/{id})."""
+    from disputes import selectors as dispute_selectors
+
+    user = request.user
+    dispute = dispute_selectors.dispute_get_for_user(dispute_id=dispute_id, user=user)
+    order = dispute.order
+    if user.pk == order.buyer_id:
+        role = "buyer"
+    elif user.pk == order.creator_id:
+        role = "creator"
+    else:
+        role = "admin"
+    buyer, creator = order.buyer, order.creator
+    boot = {
+        "dispute_id": dispute.pk,
+        "order_id": order.pk,
+        "me": {"id": user.pk, "username": user.get_username(), "role": role},
+        "users": {
+            str(buyer.pk): {"username": buyer.username, "role": "buyer"},
+            str(creator.pk): {"username": creator.username, "role": "creator"},
+        },
+    }
+    return render(
+        request,
+        "frontend/dispute.html",
+        {"dispute": dispute, "order": order, "role": role, "boot": boot},
+    )
+
+
+@login_required(login_url=SIGN_IN)
+def desk(request: HttpRequest) -> HttpResponse:
+    if not selectors.is_admin(request.user):
+        return render(
+            request,
+            "frontend/error.html",
+            {"message": "The mediation desk is for staff only.", "status": 403},
+            status=403,
+        )
+    return render(request, "frontend/desk.html", {"boot": {"me": {"id": request.user.pk}}})
