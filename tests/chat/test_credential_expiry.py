@@ -21,9 +21,10 @@ async def wait_for_close(comm, timeout: float) -> dict:
 
 
 async def test_socket_closes_4401_when_the_jwt_expires(buyer, order):
-    token = bearer(buyer, lifetime=timedelta(seconds=1))
+    # JWT expiry has whole-second resolution: 3 s leaves room to connect first.
+    token = bearer(buyer, lifetime=timedelta(seconds=3))
     comm, _ = await connect(f"/ws/orders/{order.pk}/", token=token)
-    frame = await wait_for_close(comm, timeout=5)
+    frame = await wait_for_close(comm, timeout=8)
     assert frame["code"] == 4401
 
 
@@ -44,3 +45,25 @@ async def test_logout_closes_every_socket_of_the_user_at_once(buyer, order, api)
     assert response.status_code == 204
     assert (await wait_for_close(room, timeout=5))["code"] == 4401
     assert (await wait_for_close(feed, timeout=5))["code"] == 4401
+
+
+async def test_session_socket_closes_4401_after_the_session_ends(buyer, order, password, settings):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    from .conftest import ORIGIN
+
+    settings.LIVE_HEARTBEAT_SECONDS = 0.3
+
+    def login() -> str:
+        client = Client()
+        assert client.login(username=buyer.username, password=password)
+        return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    session_key = await database_sync_to_async(login)()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session_key}"
+    comm, _ = await connect(f"/ws/orders/{order.pk}/", origin=ORIGIN, cookie=cookie)
+    # What logging out elsewhere (another tab, the admin) does: the session is gone.
+    await database_sync_to_async(Session.objects.filter(session_key=session_key).delete)()
+    frame = await wait_for_close(comm, timeout=5)
+    assert frame["code"] == 4401
