@@ -16,6 +16,8 @@ def test_a_new_creator_lists_and_edits_and_a_buyer_filters_and_orders_at_an_agre
     browsing, buyer, password
 ):
     maker = browsing.page()
+    maker.goto("/signin/")
+    screenshot(maker, "sign-in")
     maker.goto("/register/")
     screenshot(maker, "register")
     maker.get_by_label("Username").fill("maria")
