@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from orders.serializers import MAX_ID
 
 from .models import Dispute, DisputeMessage, DisputeOutcome
 
@@ -67,14 +70,24 @@ class DisputeMessageSerializer(serializers.ModelSerializer):
 
 class DisputeDetailSerializer(DisputeSerializer):
     messages = DisputeMessageSerializer(many=True, read_only=True)
+    read_marks = serializers.SerializerMethodField(
+        help_text="{user_id: the last message seq that user has read}"
+    )
 
     class Meta(DisputeSerializer.Meta):
-        fields = [*DisputeSerializer.Meta.fields, "messages"]
+        fields = [*DisputeSerializer.Meta.fields, "messages", "read_marks"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_read_marks(self, dispute: Dispute) -> dict[str, int]:
+        return {
+            str(user_id): seq
+            for user_id, seq in dispute.read_marks.values_list("user_id", "last_read_seq")
+        }
 
 
 class DisputeOpenInputSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1)
+    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     reason = serializers.CharField(min_length=10, max_length=500)
 
     def to_internal_value(self, data):  # ECHO's camelCase clients
@@ -112,4 +125,6 @@ class DisputeCloseInputSerializer(serializers.Serializer):
 
 
 class DisputeListFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["OPEN", "UNDER_REVIEW", "CLOSED"], required=False)
+    status = serializers.ChoiceField(
+        choices=["OPEN", "UNDER_REVIEW", "CLOSED"], required=False, allow_blank=True
+    )

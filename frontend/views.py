@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from echo_site.errors import ServiceError
 from orders import selectors, services
-from orders.models import ItemType, OrderStatus, ReadMark
+from orders.models import ItemType, OrderStatus
 from orders.serializers import (
     ItemSerializer,
     MessageSerializer,
@@ -173,10 +173,7 @@ def my_orders(request: HttpRequest) -> HttpResponse:
 
 def _read_marks(order: Any) -> dict[str, int]:
     return {
-        str(user_id): seq
-        for user_id, seq in ReadMark.objects.filter(order=order).values_list(
-            "user_id", "last_read_seq"
-        )
+        str(user_id): seq for user_id, seq in selectors.read_marks_for_order(order=order).items()
     }
 
 

@@ -59,6 +59,28 @@ def order_list_for_user(
     return orders.select_related("item").order_by("-created_at", "-id")
 
 
+def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
+    """The moves `user` may make on `order` now: the state machine, less what payment and an open
+    dispute forbid (the services would refuse those)."""
+    from disputes.selectors import dispute_open_for_order
+
+    from .payments.selectors import order_is_paid
+    from .state import allowed_moves
+
+    return allowed_moves(
+        order=order,
+        user_id=user.pk,
+        is_admin=is_admin(user),
+        paid=order_is_paid(order=order),
+        disputed=dispute_open_for_order(order_id=order.pk) is not None,
+    )
+
+
+def read_marks_for_order(*, order: Order) -> dict[int, int]:
+    """{user_id: last read seq} for the order's parties."""
+    return dict(ReadMark.objects.filter(order=order).values_list("user_id", "last_read_seq"))
+
+
 def message_page(
     *, order: Order, after: int = 0, before: int | None = None, limit: int = 50
 ) -> tuple[list[Message], bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from .models import Item, ItemType, Message, Order, OrderEvent, OrderStatus, Review
-from .state import allowed_moves
+from .selectors import order_allowed_moves
 
 
 class CamelCaseAliasMixin:
@@ -35,6 +36,11 @@ class CamelCaseAliasMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
+# The largest id or seq the database stores (a signed 64-bit integer): a bigger number in a
+# query or body is bad input (400), not a crash in the database driver.
+MAX_ID = 2**63 - 1
+
+
 def price_field(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
 
@@ -49,6 +55,7 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+@functools.cache  # one component per name, however many views list the same rows
 def page_of(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
     """The schema of one page of `serializer_class` rows, as the list endpoints render it."""
     name = serializer_class.__name__.removesuffix("Serializer")
@@ -125,8 +132,9 @@ class ItemPatchSerializer(ItemInputSerializer):
 
 
 class ItemFilterSerializer(serializers.Serializer):
-    item_type = serializers.ChoiceField(choices=ItemType.choices, required=False)
-    creator = serializers.IntegerField(min_value=1, required=False)
+    # An empty filter (?item_type=) means no filter, as browsers' forms send it.
+    item_type = serializers.ChoiceField(choices=ItemType.choices, required=False, allow_blank=True)
+    creator = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 # --- Orders -----------------------------------------------------------------------------------
@@ -191,17 +199,11 @@ class OrderSerializer(serializers.ModelSerializer):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return []
-        return allowed_moves(
-            order=order,
-            user_id=user.pk,
-            is_admin=user.is_staff,
-            paid=self.get_is_paid(order),
-            disputed=self.get_open_dispute_id(order) is not None,
-        )
+        return order_allowed_moves(order=order, user=user)
 
 
 class OrderCreateInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
-    item_id = serializers.IntegerField(min_value=1)
+    item_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     final_price = price_field(
         required=False,
         allow_null=True,
@@ -211,8 +213,9 @@ class OrderCreateInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
 
 
 class OrderListFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
-    role = serializers.ChoiceField(choices=["buyer", "creator"], required=False)
+    # An empty filter (?status=) means no filter.
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=["buyer", "creator"], required=False, allow_blank=True)
 
 
 class OrderMoveInputSerializer(serializers.Serializer):
@@ -243,13 +246,13 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
 
 class SeqPageQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, required=False, default=0)
-    before = serializers.IntegerField(min_value=1, required=False)
+    after = serializers.IntegerField(min_value=0, max_value=MAX_ID, required=False, default=0)
+    before = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
 
 
 class EventPageQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    after = serializers.IntegerField(min_value=0, max_value=MAX_ID, required=False, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False, default=200)
 
 
@@ -283,7 +286,7 @@ class MessageInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
 
 
 class OrderMessageInputSerializer(MessageInputSerializer):
-    order_id = serializers.IntegerField(min_value=1)
+    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class MessagePageSerializer(serializers.Serializer):
@@ -323,7 +326,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 
 class ReviewInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1)
+    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 

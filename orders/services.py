@@ -29,8 +29,8 @@ from .models import (
     ReadMark,
     Review,
 )
-from .selectors import is_admin
-from .state import TRANSITIONS, allowed_moves, may_move, moves_from, roles_of
+from .selectors import is_admin, order_allowed_moves
+from .state import TRANSITIONS, may_move, moves_from, roles_of
 
 User = get_user_model()
 
@@ -170,7 +170,7 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
         locked = _lock_order(order.pk)
         from_status = locked.status
         if (from_status, to_status) not in TRANSITIONS:
-            allowed = allowed_moves(order=locked, user_id=actor.pk, is_admin=admin)
+            allowed = order_allowed_moves(order=locked, user=actor)
             raise ServiceError(
                 ErrorCode.INVALID_TRANSITION,
                 f"An order that is {from_status} cannot move to {to_status}.",
@@ -186,9 +186,7 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
             raise ServiceError(
                 ErrorCode.WRONG_ROLE,
                 f"Only the {who} may move this order from {from_status} to {to_status}.",
-                extra={
-                    "allowed_moves": allowed_moves(order=locked, user_id=actor.pk, is_admin=admin)
-                },
+                extra={"allowed_moves": order_allowed_moves(order=locked, user=actor)},
             )
         from disputes import services as disputes
 

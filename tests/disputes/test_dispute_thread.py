@@ -94,3 +94,14 @@ def test_lists_for_parties_and_admins(
     assert [d["id"] for d in by_order.json()] == [first.pk]
     assert api(outsider).get(f"/api/disputes/order/{first.order_id}").status_code == 403
     assert api(buyer).get("/api/disputes?status=NOPE").status_code == 400
+
+
+def test_detail_carries_read_marks(api, open_dispute, buyer, creator):
+    from disputes import services
+
+    dispute = open_dispute()
+    services.dispute_message_post(dispute=dispute, sender=buyer, content="one")
+    services.dispute_message_post(dispute=dispute, sender=buyer, content="two")
+    services.dispute_read_mark(dispute=dispute, user=creator, seq=1)
+    marks = api(creator).get(f"/api/disputes/{dispute.pk}").json()["read_marks"]
+    assert marks == {str(buyer.pk): 2, str(creator.pk): 1}
