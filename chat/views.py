@@ -11,6 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders.serializers import StrictCharField
+from orders.views import parse
+
 from .auth import TICKET_TTL_SECONDS, ticket_issue
 from .services import user_logout
 
@@ -39,20 +42,18 @@ class TicketView(APIView):
         return Response({"ticket": ticket, "expires_in": TICKET_TTL_SECONDS})
 
 
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = StrictCharField(required=False, help_text="The refresh token to revoke.")
+
+
 class LogoutView(APIView):
     """End the session, blacklist the refresh token if given, and close the caller's sockets."""
 
     @extend_schema(
-        request=inline_serializer(
-            "LogoutInput", {"refresh": serializers.CharField(required=False)}
-        ),
+        request=LogoutInputSerializer,
         responses={204: None},
     )
     def post(self, request: Request) -> Response:
-        refresh = request.data.get("refresh") if hasattr(request.data, "get") else None
-        user_logout(
-            request=request._request,
-            user=request.user,
-            refresh=refresh if isinstance(refresh, str) else None,
-        )
+        data = parse(LogoutInputSerializer, request.data)
+        user_logout(request=request._request, user=request.user, refresh=data.get("refresh"))
         return Response(status=204)

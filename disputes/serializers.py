@@ -5,7 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.serializers import MAX_ID
+from orders.serializers import MAX_ID, StrictCharField
 
 from .models import Dispute, DisputeMessage, DisputeOutcome
 
@@ -88,7 +88,7 @@ class DisputeDetailSerializer(DisputeSerializer):
 
 class DisputeOpenInputSerializer(serializers.Serializer):
     order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    reason = serializers.CharField(min_length=10, max_length=500)
+    reason = StrictCharField(min_length=10, max_length=500)
 
     def to_internal_value(self, data):  # ECHO's camelCase clients
         if hasattr(data, "keys") and "orderId" in data and "order_id" not in data:
@@ -97,17 +97,17 @@ class DisputeOpenInputSerializer(serializers.Serializer):
 
 
 class DisputeMessageInputSerializer(serializers.Serializer):
-    content = serializers.CharField(
+    content = StrictCharField(
         required=False, trim_whitespace=False, allow_blank=True, max_length=20000
     )
-    message = serializers.CharField(
+    message = StrictCharField(
         required=False,
         trim_whitespace=False,
         allow_blank=True,
         max_length=20000,
         help_text="ECHO's name for content.",
     )
-    client_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+    client_id = StrictCharField(max_length=64, required=False, allow_null=True)
 
     def validate(self, attrs: dict) -> dict:
         if "content" not in attrs and "message" not in attrs:
@@ -117,7 +117,7 @@ class DisputeMessageInputSerializer(serializers.Serializer):
 
 
 class DisputeCloseInputSerializer(serializers.Serializer):
-    resolution = serializers.CharField(min_length=1, max_length=5000)
+    resolution = StrictCharField(min_length=1, max_length=5000)
     outcome = serializers.ChoiceField(choices=DisputeOutcome.choices)
     refund_amount = serializers.DecimalField(
         max_digits=10, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01")

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from echo_site.errors import ErrorCode, ServiceError
 from orders.selectors import is_admin, order_get_for_user
+from orders.serializers import page_of
 from orders.views import paginate, parse
 
 from . import selectors, services
@@ -39,7 +40,7 @@ class DisputeListView(APIView):
     @extend_schema(
         operation_id="disputes_list",
         parameters=[DisputeListFilterSerializer, OpenApiParameter("page", int)],
-        responses=DisputeSerializer(many=True),
+        responses=page_of(DisputeSerializer),
     )
     def get(self, request: Request) -> Response:
         filters = parse(DisputeListFilterSerializer, request.query_params)
@@ -73,7 +74,7 @@ class MyDisputesView(APIView):
     @extend_schema(
         operation_id="disputes_mine",
         parameters=[OpenApiParameter("page", int)],
-        responses=DisputeSerializer(many=True),
+        responses=page_of(DisputeSerializer),
     )
     def get(self, request: Request) -> Response:
         return paginate(
@@ -85,7 +86,7 @@ class OpenDisputesView(APIView):
     @extend_schema(
         operation_id="disputes_open",
         parameters=[OpenApiParameter("page", int)],
-        responses=DisputeSerializer(many=True),
+        responses=page_of(DisputeSerializer),
     )
     def get(self, request: Request) -> Response:
         if not is_admin(request.user):

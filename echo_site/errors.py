@@ -6,10 +6,13 @@ The websocket consumers render the same `ServiceError` as an error frame (see ch
 from __future__ import annotations
 
 import logging
+import sys
 from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -150,10 +153,34 @@ _DRF_CODES: dict[type[exceptions.APIException], ErrorCode] = {
 }
 
 
+# The database went away (restarted, connection killed, refusing connections): the request
+# fails cleanly with a 503 the client may retry, and Django opens a new connection next time.
+UNAVAILABLE_ERRORS = (DatabaseOperationalError, DatabaseInterfaceError)
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Retry in a moment."
+
+
+def unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, UNAVAILABLE_ERRORS)
+
+
+def _log_unavailable(exc: BaseException, path: str) -> None:
+    # psycopg's messages name the host and the database, never a password.
+    logger.error("database unavailable on %s: %s", path, exc, exc_info=exc)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The one place REST errors are rendered: {"error", "code", "fields"}."""
     if isinstance(exc, ServiceError):
         return Response(exc.as_dict(), status=exc.http_status)
+    if unavailable(exc):
+        request = context.get("request")
+        _log_unavailable(exc, getattr(request, "path", "?"))
+        _discard_broken_connections()
+        return Response(
+            error_body(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -206,6 +233,28 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonRe
 
 
 def json_500(request: HttpRequest) -> JsonResponse:
+    # Django calls this inside its `except` block: the exception is still at hand.
+    if unavailable(sys.exc_info()[1]):
+        return unavailable_response(request)
     return error_json_response(
         ErrorCode.SERVER_ERROR, "Internal server error. It has been logged.", status=500
     )
+
+
+def unavailable_response(request: HttpRequest) -> JsonResponse:
+    response = error_json_response(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, status=503)
+    response["Retry-After"] = "1"
+    return response
+
+
+def _discard_broken_connections() -> None:
+    """Drop connections that are no longer usable, so the next request opens a fresh one.
+
+    Inside an atomic block Django cannot close the connection; it is marked for rollback and
+    closed when the block exits (or at the next request's health check).
+    """
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
+            conn.close()

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .errors import ErrorCode, error_json_response
+from .errors import ErrorCode, error_json_response, unavailable, unavailable_response
 
 
 class ApiTrailingSlashMiddleware:
@@ -56,3 +56,9 @@ class ApiJsonErrorsMiddleware:
             )
             return error_json_response(code, message, status=response.status_code)
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view outside DRF that lost the database: 503 too (DRF views: errors.py)."""
+        if request.path.startswith("/api/") and unavailable(exception):
+            return unavailable_response(request)
+        return None

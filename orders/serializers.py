@@ -41,6 +41,23 @@ class CamelCaseAliasMixin:
 MAX_ID = 2**63 - 1
 
 
+class StrictStringMixin:
+    """A JSON string and only a string: DRF's CharField would turn 12 or true into text."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("not_a_string")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    default_error_messages = {"not_a_string": "Not a string."}
+
+
+class StrictRegexField(StrictStringMixin, serializers.RegexField):
+    default_error_messages = {"not_a_string": "Not a string."}
+
+
 def price_field(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
 
@@ -81,14 +98,14 @@ class UserSerializer(serializers.Serializer):
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.RegexField(
+    username = StrictRegexField(
         r"^[\w.@+-]+\Z",
         min_length=3,
         max_length=150,
         error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
     )
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(min_length=1, max_length=128, write_only=True)
+    password = StrictCharField(min_length=1, max_length=128, write_only=True)
 
 
 # --- Listings ---------------------------------------------------------------------------------
@@ -117,10 +134,8 @@ class ItemSerializer(serializers.ModelSerializer):
 
 class ItemInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
     aliases = {"basePrice": "base_price", "itemType": "item_type"}
-    title = serializers.CharField(min_length=3, max_length=150)
-    description = serializers.CharField(
-        max_length=5000, required=False, allow_blank=True, default=""
-    )
+    title = StrictCharField(min_length=3, max_length=150)
+    description = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
     base_price = price_field(min_value=Decimal("0"), max_value=Decimal(settings.ORDER_MAX_PRICE))
     item_type = serializers.ChoiceField(choices=ItemType.choices)
 
@@ -220,7 +235,7 @@ class OrderListFilterSerializer(serializers.Serializer):
 
 class OrderMoveInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -281,8 +296,8 @@ class MessageSerializer(serializers.ModelSerializer):
 
 class MessageInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
     # Length is checked on the trimmed text by the service; the cap here rejects huge bodies early.
-    content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=20000)
-    client_id = serializers.CharField(max_length=64, required=False, allow_null=True)
+    content = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=20000)
+    client_id = StrictCharField(max_length=64, required=False, allow_null=True)
 
 
 class OrderMessageInputSerializer(MessageInputSerializer):
@@ -328,7 +343,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 class ReviewInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
     order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class ReviewAverageSerializer(serializers.Serializer):

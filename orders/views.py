@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.http import QueryDict
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -59,8 +61,19 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        # A page that is not a number is bad input (400); a page past the end stays a 404.
+        page = request.query_params.get(self.page_query_param)
+        if page is not None and not (page.isascii() and page.isdigit() and int(page) >= 1):
+            raise ValidationError({"page": ["A page number: an integer from 1."]})
+        return super().paginate_queryset(queryset, request, view=view)
+
 
 def parse(serializer_class: type, data: Any) -> dict[str, Any]:
+    if isinstance(data, QueryDict):
+        # Query parameters as plain values: `?creator=` is an empty string (400 for a number),
+        # not a parameter left out, as DRF would read a form.
+        data = data.dict()
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -95,11 +108,11 @@ class RegisterView(AuthThrottleMixin, APIView):
 
 
 class TokenView(AuthThrottleMixin, TokenObtainPairView):
-    pass
+    extra_error_statuses = (401,)  # wrong username or password
 
 
 class TokenRefresh(AuthThrottleMixin, TokenRefreshView):
-    pass
+    extra_error_statuses = (401,)  # bad, expired or blacklisted refresh token
 
 
 class MeView(APIView):

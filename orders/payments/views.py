@@ -6,7 +6,7 @@ import logging
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from echo_site.errors import ErrorCode, error_body
 
 from .. import selectors as order_selectors
+from ..serializers import ErrorSerializer
 from . import selectors, services
 from .serializers import (
     ConnectSerializer,
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 
 class OrderPaymentView(APIView):
+    extra_error_statuses = (502,)  # Stripe failed
+
     @extend_schema(
         request=None,
         responses={201: PaymentStartSerializer, 200: PaymentStartSerializer},
@@ -51,6 +54,8 @@ class OrderPaymentView(APIView):
 
 
 class ConnectView(APIView):
+    extra_error_statuses = (502,)  # Stripe failed
+
     @extend_schema(
         request=None,
         responses=ConnectSerializer,
@@ -84,10 +89,23 @@ class WebhookView(APIView):
 
     @extend_schema(
         request=None,
+        parameters=[
+            OpenApiParameter(
+                "Stripe-Signature",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="t=<timestamp>,v1=<HMAC-SHA256 of the raw body>",
+            )
+        ],
         responses={
             200: WebhookResultSerializer,
-            400: OpenApiResponse(description="Missing or bad signature, stale timestamp"),
-            500: OpenApiResponse(description="A handler failed; Stripe delivers again"),
+            400: OpenApiResponse(
+                ErrorSerializer, description="Missing or bad signature, stale timestamp"
+            ),
+            500: OpenApiResponse(
+                ErrorSerializer, description="A handler failed; Stripe delivers again"
+            ),
         },
     )
     def post(self, request: Request) -> Response:
