@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
 from typing import Any
 
+import orjson
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -37,6 +38,23 @@ CLOSE_TOO_BIG = 1009
 REPLAY_BATCH = 500
 
 
+def in_db_thread(fn: Any) -> Any:
+    """Run a sync database function in a worker thread of the event loop's pool.
+
+    Not channels' default single "thread-sensitive" thread: one thread holds one database
+    connection and runs one query at a time, so every socket of the process would queue behind
+    every other one's round trips to PostgreSQL. Each pool thread has its own connection (Django's
+    connections are per thread) and, as with `database_sync_to_async`, old connections are closed
+    around each call. Nothing here depends on thread identity: each call is one transaction.
+    SQLite (the embedded development default) takes table locks across threads and stays on the
+    single thread.
+    """
+    return database_sync_to_async(fn, thread_sensitive=_SQLITE)
+
+
+_SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
+
+
 class FrameError(Exception):
     """A recoverable protocol mistake by the client: answered with an error frame."""
 
@@ -51,6 +69,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     user: Any
     credential: Credential | None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its `aclose_old_connections()` before every message.
+
+        That call is a hop to the database thread for every frame and every layer event, even
+        those that never touch the database. Every database call here goes through
+        `database_sync_to_async`, which closes old connections around each call itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        return orjson.loads(text_data)
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        return orjson.dumps(content, default=str).decode()
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -129,11 +167,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if not text_data.strip():
                 raise FrameError("empty_frame", "Empty frame; send a JSON object with a type.")
             try:
-                content = json.loads(text_data)
-            except json.JSONDecodeError as exc:
+                content = orjson.loads(text_data)
+            except orjson.JSONDecodeError as exc:  # also nesting too deep, numbers out of range
                 raise FrameError("malformed_json", f"Malformed JSON: {exc.msg}.") from exc
-            except (ValueError, RecursionError) as exc:  # e.g. nesting too deep to parse
-                raise FrameError("malformed_json", "Malformed JSON.") from exc
             if not isinstance(content, dict):
                 raise FrameError("invalid_frame", "A frame is a JSON object with a type.")
             ref = content.get("ref") if isinstance(content.get("ref"), str | int) else None
@@ -261,7 +297,7 @@ class RoomConsumer(LiveConsumer):
         self.seq_lock = asyncio.Lock()
         self.typing_task: asyncio.Task[Any] | None = None
         try:
-            info = await database_sync_to_async(self.load_room)()
+            info = await in_db_thread(self.load_room)()
         except ServiceError as exc:
             code = {
                 ErrorCode.NOT_FOUND: CLOSE_NOT_FOUND,
@@ -275,7 +311,7 @@ class RoomConsumer(LiveConsumer):
         # Join before reading the snapshot: whatever commits after the read reaches us live.
         await self.channel_layer.group_add(self.room, self.channel_name)
         self.joined = True
-        hello = await database_sync_to_async(self.hello_frame)()
+        hello = await in_db_thread(self.hello_frame)()
         self.delivered_seq = hello["last_seq"]
         first = await self.presence_join()
         hello["online"] = [
@@ -321,12 +357,16 @@ class RoomConsumer(LiveConsumer):
 
     # Timeline delivery ------------------------------------------------------------------
 
-    async def replay_after(self, after: int) -> None:
-        """Send every timeline entry after `after` from the database. Caller holds seq_lock."""
+    async def replay_after(self, after: int, before: int | None = None) -> None:
+        """Send every timeline entry after `after` (and before `before`, if given) from the
+        database. Caller holds seq_lock."""
         cursor = after
         while True:
-            frames = await database_sync_to_async(self.timeline_frames)(cursor, REPLAY_BATCH)
+            frames = await in_db_thread(self.timeline_frames)(cursor, REPLAY_BATCH)
             for seq, frame in frames:
+                if before is not None and seq >= before:
+                    self.delivered_seq = max(self.delivered_seq, cursor)
+                    return
                 await self.send_json(frame)
                 cursor = seq
             self.delivered_seq = max(self.delivered_seq, cursor)
@@ -382,7 +422,7 @@ class RoomConsumer(LiveConsumer):
             )
             return
         try:
-            message, seq = await database_sync_to_async(self.post_message)(text, client_id)
+            message, seq = await in_db_thread(self.post_message)(text, client_id)
         except ServiceError as exc:
             await self.send_error(exc.code, exc.message, ref)
             return
@@ -390,7 +430,8 @@ class RoomConsumer(LiveConsumer):
         ack = {"type": "message.ack", "client_id": client_id, "message": message}
         async with self.seq_lock:
             if seq > self.delivered_seq + 1:
-                await self.replay_after(self.delivered_seq)
+                # Fill the gap before our own message; the message itself arrives as the ack.
+                await self.replay_after(self.delivered_seq, before=seq)
             await self.send_json(ack)
             self.delivered_seq = max(self.delivered_seq, seq)
 
@@ -434,7 +475,7 @@ class RoomConsumer(LiveConsumer):
         seq = content.get("seq")
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
             raise FrameError(ErrorCode.INVALID, "read needs a non-negative integer 'seq'.")
-        await database_sync_to_async(self.mark_read)(seq)
+        await in_db_thread(self.mark_read)(seq)
 
     async def on_sync(self, content: dict[str, Any]) -> None:
         after = content.get("after_seq")
@@ -483,7 +524,7 @@ class RoomConsumer(LiveConsumer):
         except Exception:
             logger.warning("presence refresh failed on %s", self.room, exc_info=True)
         # A dropped broadcast at the tail has no later entry to reveal it: check the database.
-        last = await database_sync_to_async(self.last_seq)()
+        last = await in_db_thread(self.last_seq)()
         if last > self.delivered_seq:
             async with self.seq_lock:
                 await self.replay_after(self.delivered_seq)
@@ -597,7 +638,7 @@ class NotificationsConsumer(LiveConsumer):
         await self.channel_layer.group_add(self.feed, self.channel_name)
         from .frames import unread_by_order
 
-        unread = await database_sync_to_async(unread_by_order)(self.user)
+        unread = await in_db_thread(unread_by_order)(self.user)
         await self.send_json(
             {"type": "hello", "room": "notifications", "user_id": self.user.pk, "unread": unread}
         )
@@ -710,7 +751,7 @@ class AdminDisputesConsumer(LiveConsumer):
         def open_disputes() -> list[dict[str, Any]]:
             return [dispute_data(d) for d in dispute_list_open()[:500]]
 
-        disputes = await database_sync_to_async(open_disputes)()
+        disputes = await in_db_thread(open_disputes)()
         await self.send_json({"type": "hello", "room": "admin.disputes", "open": disputes})
         return True
 

@@ -13,12 +13,14 @@ so that every request does not wait out the timeout again.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -72,8 +74,38 @@ async def broadcast_now(*, groups: Iterable[str], event: str, data: dict[str, An
     await _send_all(list(groups), live_message(event, data))
 
 
+_in_flight: set[concurrent.futures.Future[None]] = set()
+
+
 def _send_sync(groups: list[str], message: dict[str, Any]) -> None:
-    async_to_sync(_send_all)(groups, message)
+    """Send from sync code (a commit callback in a service).
+
+    Inside the server, sync code runs in a worker thread of the event loop that serves the
+    websockets (`sync_to_async` records that loop): the send is handed to that loop and the
+    worker thread goes on without waiting for Redis. Sends handed over in commit order start
+    in that order. Outside a server (a management command, a sync test) there is no such loop:
+    wait for the send.
+    """
+    loop = _serving_loop()
+    if loop is None:
+        async_to_sync(_send_all)(groups, message)
+        return
+    future = asyncio.run_coroutine_threadsafe(_send_all(groups, message), loop)
+    _in_flight.add(future)
+    future.add_done_callback(_in_flight.discard)
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop whose worker thread this is, if any."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    try:
+        asyncio.get_running_loop()
+        return None  # called on the loop itself: there is no thread to free
+    except RuntimeError:
+        pass
+    return loop if loop.is_running() and not loop.is_closed() else None
 
 
 async def _send_all(groups: list[str], message: dict[str, Any]) -> None:

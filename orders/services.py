@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
@@ -112,11 +112,23 @@ def item_archive(*, item: Item, actor: Any) -> None:
 # --- Orders -----------------------------------------------------------------------------------
 
 
-def _next_seq(order: Order) -> int:
-    """Take the next timeline number. The caller holds the order's row lock."""
-    order.last_seq += 1
-    Order.objects.filter(pk=order.pk).update(last_seq=order.last_seq)
-    return order.last_seq
+def _next_seq(order_id: int) -> tuple[int, str] | None:
+    """Take the next timeline number of an order: (seq, the order's status), or None if there is
+    no such order.
+
+    One round trip: the UPDATE takes the order's row lock (held until the transaction ends, so
+    concurrent writers on the same order queue here) and RETURNING hands back the new number.
+    A caller that then refuses (a closed order) raises, and the rollback gives the number back.
+    """
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608 - our table
+            "RETURNING last_seq, status",
+            [order_id],
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 def _lock_order(order_id: int) -> Order:
@@ -283,32 +295,46 @@ def message_post(
     if not order.is_party(sender.pk):
         raise ServiceError(ErrorCode.NOT_A_PARTY, "Only the order's buyer and creator may post.")
 
-    with transaction.atomic():
-        locked = _lock_order(order.pk)
-        if client_id is not None:
-            existing = (
-                Message.objects.select_related("sender")
-                .filter(order=locked, sender=sender, client_id=client_id)
-                .first()
-            )
-            if existing is not None:
+    def original() -> Message | None:
+        return (
+            Message.objects.select_related("sender")
+            .filter(order_id=order.pk, sender=sender, client_id=client_id)
+            .first()
+        )
+
+    # A few round trips per message: this is the hot path of every live room (docs/benchmarks.md).
+    try:
+        with transaction.atomic():
+            if client_id is not None and (existing := original()) is not None:
                 return existing, False
-        if locked.status not in ACTIVE_STATUSES:
-            raise ServiceError(
-                ErrorCode.ORDER_CLOSED,
-                f"The order is {locked.status}; messages are closed.",
-                extra={"status": locked.status},
+            taken = _next_seq(order.pk)  # locks the order row until the commit
+            if taken is None:
+                raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order.pk} does not exist.")
+            seq, status = taken
+            if status not in ACTIVE_STATUSES:
+                raise ServiceError(
+                    ErrorCode.ORDER_CLOSED,
+                    f"The order is {status}; messages are closed.",
+                    extra={"status": status},
+                )
+            message = Message.objects.create(
+                order=order, seq=seq, sender=sender, content=content, client_id=client_id
             )
-        seq = _next_seq(locked)
-        message = Message.objects.create(
-            order=locked, seq=seq, sender=sender, content=content, client_id=client_id
-        )
-        # The sender has read everything up to their own message.
-        ReadMark.objects.update_or_create(
-            order=locked, user=sender, defaults={"last_read_seq": seq}
-        )
-        live.message_posted(order=locked, message=message)
-    order.last_seq = locked.last_seq
+            # The sender has read everything up to their own message (one upsert).
+            ReadMark.objects.bulk_create(
+                [ReadMark(order=order, user=sender, last_read_seq=seq)],
+                update_conflicts=True,
+                unique_fields=["order", "user"],
+                update_fields=["last_read_seq", "updated_at"],
+            )
+            live.message_posted(order=order, message=message)
+    except IntegrityError:
+        # The same client_id committed by a concurrent retry between our check and our insert:
+        # everything above rolled back (the seq too); answer with the original.
+        if client_id is not None and (existing := original()) is not None:
+            return existing, False
+        raise
+    order.last_seq = seq
     return message, True
 
 
