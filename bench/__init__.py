@@ -1,0 +1,47 @@
+"""ECHO's live-room benchmark (issue 7).
+
+    .venv/bin/python -m bench run --scenario all --quick          # a couple of minutes
+    .venv/bin/python -m bench run --scenario all --repeat 3 --json bench.json   # the full sizes
+    .venv/bin/python -m bench run --scenario paced,maxrate --compare before=/tmp/echo-before
+
+What one run does, all on 127.0.0.1:
+1. Creates a fresh PostgreSQL database (`--db-name`, default echo_bench; dropped at the end
+   unless --keep-db), migrates it, and starts a private redis-server (pub/sub channels are global
+   to a Redis server: sharing one with other test runs would cross their rooms).
+2. Seeds it through ECHO's services (bench/seed.py): users, orders, paid and disputed orders for
+   the dispute rooms, a backlog for the resume storm, and access tokens for every user.
+3. For each scenario and each system, starts the system as production does
+   (`python -m echo_site.serve` = daphne, DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
+   REDIS_URL; one or two processes), logs a fresh user pair in over REST and places and pays an
+   order (the REST sample), then runs the scenario with asyncio `websockets` clients (bearer auth)
+   and stops the system.
+4. Prints one table per scenario: absolute figures, and ECHO's as ratios to the baselines.
+   Exit status 1 on any lost, duplicated, reordered or gapped delivery, a stored-row count that
+   does not match the accepted sends, a resume client not caught up gap-free, or a failed
+   connection; never on time.
+
+Systems: `echo` (this tree), `echo@NAME` (`--compare NAME=PATH`, another work tree, e.g. a git
+worktree of the commit before an optimization, measured in the same run), `bare` (a bare
+Channels group_add + group_send consumer, bench/bare_asgi.py, daphne on the same Redis layer),
+`raw` (a raw `websockets` broadcast server, bench/raw_server.py).
+
+Scenarios (sizes: bench/scenarios.py FULL / QUICK / TINY):
+- paced: 500 orders x 2 parties, each party one message every 2 s, 60 s.
+- maxrate: 2-party orders, offered rate raised step by step until p99 > 100 ms, a loss, or less
+  than 90% of the offered deliveries arrive; reports the highest sustained step. ECHO's senders
+  stay under the per-connection limit (20 messages / 10 s), so the highest ECHO step is
+  1.6 msg/s x connections.
+- fanout: 10 dispute rooms x 50 members (buyer, creator, 48 admins); 5 members of each room send
+  20 messages back to back.
+- idle: 5,000 connections to one process: RSS per connection, connect time.
+- resume: 500 clients reconnect at once with ?after_seq=, 50 messages behind.
+- two: paced, maxrate, fanout and resume with two daphne processes (members of a room alternate
+  between the processes).
+
+Server environment (bench/system.py BENCH_ENV): DEBUG=0, a SECRET_KEY, ALLOWED_HOSTS, no TLS
+redirect (plain http on 127.0.0.1), JWT_ACCESS_MINUTES=600 (tokens outlive the run) and
+AUTH_THROTTLE_RATE raised for the REST sample. The rate limits and LIVE_MAX_SOCKETS_PER_USER stay
+as in production: the load is spread over distinct users and orders instead.
+
+Results and the optimizations they led to: docs/benchmarks.md.
+"""

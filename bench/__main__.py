@@ -1,0 +1,269 @@
+"""CLI: `python -m bench run --scenario all --quick` (see bench/__init__.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .scenarios import FULL, QUICK, SCENARIOS, TINY, Sizes
+from .system import (
+    ROOT,
+    RedisServer,
+    System,
+    base_env,
+    create_database,
+    drop_database,
+    log_dir,
+    rest_sample,
+    run_django,
+    start_system,
+)
+
+ALL = ["paced", "maxrate", "fanout", "idle", "resume", "two"]
+TWO_PROCESS_SCENARIOS = ["paced", "maxrate", "fanout", "resume"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the systems, run scenarios, print the report")
+    run.add_argument("--scenario", default="all", help=f"comma list of {','.join(ALL)} or all")
+    size = run.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
+    size.add_argument("--tiny", action="store_true", help="the CI size (seconds)")
+    run.add_argument("--repeat", type=int, default=1, help="run everything N times; medians")
+    run.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also run ECHO from another work tree (e.g. a git worktree of the commit before an "
+        "optimization), in the same run, on the same database and Redis",
+    )
+    run.add_argument(
+        "--systems",
+        default="echo,bare,raw",
+        help="which systems to run: echo (and --compare variants), bare, raw",
+    )
+    run.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    run.add_argument("--db-name", default="echo_bench")
+    run.add_argument("--keep-db", action="store_true")
+    run.add_argument("--json", help="write every figure to this file")
+    run.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment"
+    )
+    return parser.parse_args(argv)
+
+
+def median_of(values: list[Any]) -> Any:
+    first = values[0]
+    if isinstance(first, bool) or first is None or isinstance(first, str):
+        return first
+    if isinstance(first, int | float):
+        nums = [v for v in values if isinstance(v, int | float) and not math.isnan(v)]
+        return statistics.median(nums) if nums else float("nan")
+    if isinstance(first, dict):
+        return {k: median_of([v.get(k) for v in values if isinstance(v, dict)]) for k in first}
+    return first
+
+
+def merge_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of repeated runs, field by field; integrity counts are summed (any loss counts)."""
+    if len(runs) == 1:
+        return runs[0]
+    merged = median_of(runs)
+    for key in ("lost", "duplicates", "out_of_order", "gaps", "replay_errors"):
+        if key in runs[0]:
+            merged[key] = sum(r.get(key, 0) or 0 for r in runs)
+    merged["runs"] = len(runs)
+    return merged
+
+
+async def run_scenario(
+    name: str, system: System, plan: dict[str, Any], sizes: Sizes, db_url: str
+) -> dict[str, Any]:
+    started = time.monotonic()
+    result = await SCENARIOS[name](system, plan, sizes, db_url)
+    result["wall_s"] = time.monotonic() - started
+    return result
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    out = {"python": platform.python_version()}
+    for pkg in (
+        "django",
+        "channels",
+        "channels-redis",
+        "daphne",
+        "twisted",
+        "redis",
+        "websockets",
+        "psycopg",
+        "orjson",
+    ):
+        try:
+            out[pkg] = version(pkg)
+        except Exception:  # noqa: BLE001
+            out[pkg] = "-"
+    for cmd, key in (
+        (["redis-server", "--version"], "redis-server"),
+        (["psql", "--version"], "psql"),
+    ):
+        try:
+            out[key] = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except Exception:  # noqa: BLE001
+            out[key] = "-"
+    return out
+
+
+def machine() -> dict[str, Any]:
+    cpu = "-"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import psutil
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "loadavg": os.getloadavg(),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    sizes = TINY if args.tiny else QUICK if args.quick else FULL
+    chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]
+    unknown = set(chosen) - set(ALL)
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    wanted = {s.strip() for s in args.systems.split(",")}
+    variants = [("echo", ROOT)] if "echo" in wanted else []
+    for spec in args.compare:
+        name, _, path = spec.partition("=")
+        variants.append((f"echo@{name}", Path(path).resolve()))
+
+    logs = log_dir()
+    redis = RedisServer()
+    db_url = create_database(args.pg_url, args.db_name)
+    env = base_env(DATABASE_URL=db_url, REDIS_URL=redis.url)
+    for item in args.env:
+        key, _, value = item.partition("=")
+        env[key] = value
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    rest: dict[str, Any] = {}
+    try:
+        sys.stderr.write(f"bench: logs in {logs}; migrating {args.db_name}\n")
+        run_django(["manage.py", "migrate", "--no-input"], env)
+        orders = max(
+            sizes.paced_orders if "paced" in chosen or "two" in chosen else 0,
+            sizes.rate_orders if "maxrate" in chosen or "two" in chosen else 0,
+            sizes.idle_connections // 2 if "idle" in chosen else 0,
+        )
+        plan_path = logs / "plan.json"
+        seed_env = {k: v for k, v in env.items() if k != "REDIS_URL"}
+        t0 = time.monotonic()
+        sys.stderr.write(run_django(
+            ["-m", "bench.seed", "--orders", str(orders),
+             "--disputes", str(sizes.fan_rooms), "--admins", str(max(0, sizes.fan_members - 2)),
+             "--resume", str(sizes.resume_clients // 2), "--behind", str(sizes.resume_behind),
+             "--out", str(plan_path)],
+            seed_env,
+        ))  # fmt: skip
+        sys.stderr.write(f"bench: seeded in {time.monotonic() - t0:.1f} s\n")
+        plan = json.loads(plan_path.read_text())
+
+        jobs: list[tuple[str, str, str, int, Path]] = []  # (scenario key, label, kind, procs, cwd)
+        for scenario in chosen:
+            if scenario == "two":
+                for inner in TWO_PROCESS_SCENARIOS:
+                    for label, cwd in variants:
+                        jobs.append((f"{inner} x2", f"{label} x2", "echo", 2, cwd))
+                    if "bare" in wanted and inner != "resume":
+                        jobs.append((f"{inner} x2", "bare x2", "bare", 2, ROOT))
+                continue
+            for label, cwd in variants:
+                jobs.append((scenario, label, "echo", 1, cwd))
+            if scenario != "resume":
+                if "bare" in wanted:
+                    jobs.append((scenario, "bare", "bare", 1, ROOT))
+                if "raw" in wanted:
+                    jobs.append((scenario, "raw", "raw", 1, ROOT))
+
+        for rep in range(args.repeat):
+            for key, label, kind, procs, cwd in jobs:
+                system = start_system(
+                    label=label, kind=kind, processes=procs, env=env, cwd=cwd, log_dir=logs
+                )
+                try:
+                    if kind == "echo" and label not in rest:
+                        rest[label] = rest_sample(system.servers[0].http, f"{len(rest)}")
+                    sys.stderr.write(f"bench: [{rep + 1}/{args.repeat}] {key} on {label} ...\n")
+                    result = asyncio.run(run_scenario(key.split()[0], system, plan, sizes, db_url))
+                finally:
+                    system.stop()
+                results.setdefault(key, {}).setdefault(label, []).append(result)
+                sys.stderr.write(f"bench:   {report.one_line(key, result)}\n")
+    finally:
+        redis.stop()
+        if not args.keep_db:
+            drop_database(args.pg_url, args.db_name)
+
+    merged = {
+        k: {label: merge_runs(runs) for label, runs in by.items()} for k, by in results.items()
+    }
+    meta = {
+        "machine": machine(),
+        "versions": versions(),
+        "sizes": sizes.__dict__,
+        "repeat": args.repeat,
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "rest_sample": rest,
+        "logs": str(logs),
+    }
+    text = report.render(merged, meta)
+    sys.stdout.write(text)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"meta": meta, "results": merged, "runs": results}, indent=1, default=str)
+        )
+    violations = report.integrity_violations(merged)
+    if violations:
+        sys.stdout.write(
+            "\nINTEGRITY VIOLATIONS:\n" + "\n".join(f"- {v}" for v in violations) + "\n"
+        )
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

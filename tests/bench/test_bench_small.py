@@ -1,0 +1,47 @@
+"""The bench tool end to end at its tiny size: fails on any lost, duplicated or reordered
+message, never on time."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.services
+
+
+@pytest.mark.timeout(180)
+def test_a_tiny_bench_run_loses_duplicates_and_reorders_nothing(tmp_path: Path) -> None:
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres") or shutil.which("redis-server") is None:
+        pytest.skip("needs PostgreSQL (DATABASE_URL) and redis-server")
+    out = tmp_path / "bench.json"
+    name = f"echo_bench_ci_{uuid.uuid4().hex[:8]}"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--tiny", "--scenario", "paced,fanout,resume,two",
+         "--systems", "echo", "--pg-url", database_url, "--db-name", name, "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=170,
+    )  # fmt: skip
+    report = run.stdout + run.stderr
+    assert out.exists(), report
+    results = json.loads(out.read_text())["results"]
+    assert set(results) >= {"paced", "fanout", "resume", "paced x2", "fanout x2", "resume x2"}
+    for scenario, by_system in results.items():
+        for system, result in by_system.items():
+            where = f"{scenario} on {system}"
+            if "received" in result:
+                assert result["received"] > 0, where
+                assert result["stored"] == result["sent"] - result["rejected"], where
+            for field in ("lost", "duplicates", "out_of_order", "gaps", "replay_errors"):
+                assert not result.get(field), f"{where}: {field}={result.get(field)}\n{report}"
+            if "clients" in result:
+                assert result["gap_free_complete"] == result["clients"], where
+    assert run.returncode == 0, report
