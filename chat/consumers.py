@@ -88,7 +88,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
-        return orjson.dumps(content, default=str).decode()
+        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
