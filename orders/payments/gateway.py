@@ -303,8 +303,11 @@ class StripeGateway:
         return str(link["url"])
 
 
-def _sim_id(prefix: str) -> str:
-    return f"sim_{prefix}_{uuid.uuid4().hex[:24]}"
+def _sim_id(prefix: str, idempotency_key: str | None = None) -> str:
+    """A made-up id; the same idempotency key gives the same id, as Stripe answers a retry."""
+    if idempotency_key is None:
+        return f"sim_{prefix}_{uuid.uuid4().hex[:24]}"
+    return f"sim_{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex[:24]}"
 
 
 class SimulatedGateway:
@@ -322,12 +325,12 @@ class SimulatedGateway:
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> IntentInfo:
-        intent_id = _sim_id("pi")
+        intent_id = _sim_id("pi", idempotency_key)
         return IntentInfo(
             id=intent_id,
             client_secret=f"{intent_id}_secret_simulated",
             status="succeeded",
-            charge_id=_sim_id("ch"),
+            charge_id=_sim_id("ch", idempotency_key),
             amount_cents=amount_cents,
             currency=currency,
         )

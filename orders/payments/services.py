@@ -733,6 +733,15 @@ def _on_charge(charge: ChargeInfo) -> None:
     """Refunds made outside this service (the Stripe dashboard) are recorded too."""
     if not charge.payment_intent_id:
         return
+    if charge.amount_refunded_cents > 0:
+        # Only a paid charge can be refunded. Stripe does not promise delivery order: when this
+        # event overtakes payment_intent.succeeded, record the payment first (idempotent), or the
+        # refund below would be dropped as "not funded yet" and this event marked done.
+        payment_mark_succeeded(
+            payment_intent_id=charge.payment_intent_id,
+            charge_id=charge.id,
+            amount_cents=charge.amount_cents,
+        )
     with transaction.atomic():
         found = _lock_payment_and_order(charge.payment_intent_id)
         if found is None:
