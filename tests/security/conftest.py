@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from orders.payments import gateway
+from tests.live.conftest import start_daphne  # noqa: F401 - the real-daphne fixture
 from tests.payments.conftest import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, StripeDouble
 
 
