@@ -39,7 +39,7 @@ FULL = Sizes(
 )  # fmt: skip
 QUICK = Sizes(
     paced_orders=50, paced_interval=2.0, paced_duration=10.0,
-    rate_orders=100, rate_steps=(100, 200, 400), rate_step_s=4.0,
+    rate_orders=200, rate_steps=(100, 200, 300, 400, 600), rate_step_s=4.0,
     fan_rooms=3, fan_members=12, fan_senders=4, fan_per_sender=10,
     idle_connections=400, idle_hold_s=2.0,
     resume_clients=100, resume_behind=50,
@@ -177,7 +177,7 @@ async def scenario_maxrate(
         t0 = time.monotonic()
         await load.paced(senders, step, rate=rate, duration=sizes.rate_step_s)
         send_s = time.monotonic() - t0
-        await load.drain(step, timeout=10)
+        await load.drain(step, timeout=30)
         proc = stats.sample()
         summary = step.summary()
         delivered = summary["received"] / max(send_s, summary["span_s"])

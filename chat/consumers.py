@@ -36,6 +36,9 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TOO_BIG = 1009
 
 REPLAY_BATCH = 500
+# How long an entry that arrived ahead of its predecessor waits for it before the database fills
+# the gap (the layer reorders often under load, and drops rarely).
+GAP_WAIT_SECONDS = 0.1
 
 
 def in_db_thread(fn: Any) -> Any:
@@ -88,7 +91,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
-        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        return orjson.dumps(content, default=str).decode()
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -295,10 +298,20 @@ class RoomConsumer(LiveConsumer):
 
     async def open(self) -> bool:
         self.seq_lock = asyncio.Lock()
+        self.held: dict[int, dict[str, Any]] = {}  # seq -> frame waiting for the ones before it
+        self.gap_task: asyncio.Task[Any] | None = None
         self.typing_task: asyncio.Task[Any] | None = None
+        self.room = self.room_name()
+        # Join before reading the snapshot: whatever commits after the read reaches us live.
+        # Joining before the authorization costs a refused socket nothing: it is closed before
+        # any event is dispatched to it, and it leaves the group below.
+        await self.channel_layer.group_add(self.room, self.channel_name)
         try:
-            info = await in_db_thread(self.load_room)()
+            # One trip to the database thread: authorize, then read the snapshot.
+            hello = await in_db_thread(self.authorize_and_hello)()
         except ServiceError as exc:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self.room, self.channel_name)
             code = {
                 ErrorCode.NOT_FOUND: CLOSE_NOT_FOUND,
                 ErrorCode.NOT_A_PARTY: CLOSE_FORBIDDEN,
@@ -306,17 +319,10 @@ class RoomConsumer(LiveConsumer):
             }.get(ErrorCode(exc.code), CLOSE_FORBIDDEN)
             await self.close_with(code)
             return False
-        self.role = info["role"]
-        self.room = self.room_name()
-        # Join before reading the snapshot: whatever commits after the read reaches us live.
-        await self.channel_layer.group_add(self.room, self.channel_name)
         self.joined = True
-        hello = await in_db_thread(self.hello_frame)()
         self.delivered_seq = hello["last_seq"]
-        first = await self.presence_join()
-        hello["online"] = [
-            {"user_id": p.user_id, "role": p.role} for p in await self.presence_online()
-        ]
+        first, online = await self.presence_join()
+        hello["online"] = [{"user_id": p.user_id, "role": p.role} for p in online]
         await self.send_json(hello)
         if first:
             await self.broadcast_presence(online=True)
@@ -325,7 +331,13 @@ class RoomConsumer(LiveConsumer):
             await self.sync(after)
         return True
 
+    def authorize_and_hello(self) -> dict[str, Any]:
+        self.role = self.load_room()["role"]
+        return self.hello_frame()
+
     async def leave(self) -> None:
+        if getattr(self, "gap_task", None) is not None:
+            self.gap_task.cancel()  # type: ignore[union-attr]
         if not getattr(self, "joined", False):
             return
         with contextlib.suppress(Exception):
@@ -359,7 +371,8 @@ class RoomConsumer(LiveConsumer):
 
     async def replay_after(self, after: int, before: int | None = None) -> None:
         """Send every timeline entry after `after` (and before `before`, if given) from the
-        database. Caller holds seq_lock."""
+        database; an entry held in `self.held` goes out as held (an ack stays an ack). Caller
+        holds seq_lock."""
         cursor = after
         while True:
             frames = await in_db_thread(self.timeline_frames)(cursor, REPLAY_BATCH)
@@ -367,23 +380,55 @@ class RoomConsumer(LiveConsumer):
                 if before is not None and seq >= before:
                     self.delivered_seq = max(self.delivered_seq, cursor)
                     return
-                await self.send_json(frame)
+                held = self.held.pop(seq, None)
+                await self.send_json(held if held is not None else frame)
                 cursor = seq
             self.delivered_seq = max(self.delivered_seq, cursor)
             if len(frames) < REPLAY_BATCH:
+                await self.send_held()
                 return
 
     async def deliver(self, seq: int, frame: dict[str, Any]) -> None:
-        """Deliver one timeline entry in order, filling any gap before it from the database."""
+        """Deliver one timeline entry in order.
+
+        An entry that arrives before the one it follows (the layer reorders: concurrent commits
+        hand their broadcasts over in any order) is held for up to GAP_WAIT_SECONDS; the missing
+        entry usually arrives meanwhile and both go out in order. If it does not (the layer
+        dropped it), the gap is filled from the database.
+        """
         async with self.seq_lock:
             if seq <= self.delivered_seq:
                 return
             if seq > self.delivered_seq + 1:
-                await self.replay_after(self.delivered_seq)
-                if seq <= self.delivered_seq:
-                    return
+                if self.held.get(seq, {}).get("type") != "message.ack":
+                    self.held[seq] = frame
+                self.await_gap()
+                return
             await self.send_json(frame)
             self.delivered_seq = seq
+            await self.send_held()
+
+    async def send_held(self) -> None:
+        """Send held entries that are next in line. Caller holds seq_lock."""
+        while self.delivered_seq + 1 in self.held:
+            self.delivered_seq += 1
+            await self.send_json(self.held.pop(self.delivered_seq))
+        for seq in [s for s in self.held if s <= self.delivered_seq]:
+            del self.held[seq]
+        if not self.held and self.gap_task is not None:
+            self.gap_task.cancel()
+            self.gap_task = None
+
+    def await_gap(self) -> None:
+        if self.gap_task is None:
+            self.gap_task = asyncio.create_task(self.fill_gap_later())
+
+    async def fill_gap_later(self) -> None:
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        async with self.seq_lock:
+            self.gap_task = None
+            if self.held and not self.closed:
+                await self.replay_after(self.delivered_seq)
 
     async def sync(self, after: int) -> None:
         async with self.seq_lock:
@@ -421,19 +466,26 @@ class RoomConsumer(LiveConsumer):
                 ref,
             )
             return
-        try:
-            message, seq = await in_db_thread(self.post_message)(text, client_id)
-        except ServiceError as exc:
-            await self.send_error(exc.code, exc.message, ref)
-            return
-        await self.stop_typing()
-        ack = {"type": "message.ack", "client_id": client_id, "message": message}
+        # The lock is held across the write: no replay (gap filler, heartbeat) may deliver our
+        # own message as message.new before its ack.
         async with self.seq_lock:
-            if seq > self.delivered_seq + 1:
-                # Fill the gap before our own message; the message itself arrives as the ack.
-                await self.replay_after(self.delivered_seq, before=seq)
-            await self.send_json(ack)
-            self.delivered_seq = max(self.delivered_seq, seq)
+            try:
+                message, seq = await in_db_thread(self.post_message)(text, client_id)
+            except ServiceError as exc:
+                await self.send_error(exc.code, exc.message, ref)
+                return
+            ack = {"type": "message.ack", "client_id": client_id, "message": message}
+            if seq <= self.delivered_seq:  # a retried client_id: the original, acked again
+                await self.send_json(ack)
+            elif seq > self.delivered_seq + 1:
+                # Entries before ours are still on their way: the ack waits for them, in order.
+                self.held[seq] = ack
+                self.await_gap()
+            else:
+                await self.send_json(ack)
+                self.delivered_seq = seq
+                await self.send_held()
+        await self.stop_typing()
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         active = content.get("active")
@@ -485,21 +537,15 @@ class RoomConsumer(LiveConsumer):
 
     # Presence ---------------------------------------------------------------------------
 
-    async def presence_join(self) -> bool:
+    async def presence_join(self) -> tuple[bool, list[presence.Present]]:
+        """(first connection of this user in the room, who is online now)."""
         try:
             return await presence.join(
                 room=self.room, user_id=self.user.pk, role=self.role, channel=self.channel_name
             )
         except Exception:
             logger.warning("presence join failed on %s", self.room, exc_info=True)
-            return False
-
-    async def presence_online(self) -> list[presence.Present]:
-        try:
-            return await presence.online(room=self.room)
-        except Exception:
-            logger.warning("presence read failed on %s", self.room, exc_info=True)
-            return [presence.Present(user_id=self.user.pk, role=self.role)]
+            return False, [presence.Present(user_id=self.user.pk, role=self.role)]
 
     async def broadcast_presence(
         self, *, online: bool, user_id: int | None = None, role: str | None = None
@@ -553,6 +599,7 @@ class OrderRoomConsumer(RoomConsumer):
     """ws /ws/orders/{order_id}/ — one order's room."""
 
     def room_name(self) -> str:
+        self.order_id = int(self.scope["url_route"]["kwargs"]["order_id"])
         return realtime.order_group(self.order_id)
 
     def load_room(self) -> dict[str, Any]:
@@ -661,6 +708,7 @@ class DisputeRoomConsumer(RoomConsumer):
     """ws /ws/disputes/{dispute_id}/ — the dispute's thread, for both parties and any admin."""
 
     def room_name(self) -> str:
+        self.dispute_id = int(self.scope["url_route"]["kwargs"]["dispute_id"])
         return realtime.dispute_group(self.dispute_id)
 
     def admin_may_post(self) -> bool:

@@ -117,15 +117,18 @@ def reset_store() -> None:
     _store = None
 
 
-async def join(*, room: str, user_id: int, role: str, channel: str) -> bool:
-    """Register a connection; True if the user was not online in the room before."""
+async def join(*, room: str, user_id: int, role: str, channel: str) -> tuple[bool, list[Present]]:
+    """Register a connection: (True if the user was not online in the room before, who is
+    online now, this connection included)."""
     now = time.time()
     entries = await store().entries(room)
-    was_online = user_id in _online(entries, now)
+    users = _online(entries, now)
+    was_online = user_id in users
     await store().put(
         room, _field(user_id, role, channel), now + settings.LIVE_PRESENCE_TTL_SECONDS
     )
-    return not was_online
+    users.setdefault(user_id, role)
+    return not was_online, [Present(user_id=u, role=r) for u, r in sorted(users.items())]
 
 
 async def refresh(*, room: str, user_id: int, role: str, channel: str) -> None:

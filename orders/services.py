@@ -283,6 +283,11 @@ def message_input_clean(*, content: Any, client_id: Any) -> tuple[str, str | Non
     return content, client_id
 
 
+class _AlreadyStored(Exception):  # noqa: N818 - control flow, never leaves message_post
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+
 def message_post(
     *, order: Order, sender: Any, content: str, client_id: str | None = None
 ) -> tuple[Message, bool]:
@@ -302,16 +307,18 @@ def message_post(
             .first()
         )
 
-    # A few round trips per message: this is the hot path of every live room (docs/benchmarks.md).
+    # Three statements per message: this is the hot path of every live room
+    # (docs/benchmarks.md). A retried client_id is found by the unique constraint, not by a
+    # lookup before every insert.
     try:
         with transaction.atomic():
-            if client_id is not None and (existing := original()) is not None:
-                return existing, False
             taken = _next_seq(order.pk)  # locks the order row until the commit
             if taken is None:
                 raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order.pk} does not exist.")
             seq, status = taken
             if status not in ACTIVE_STATUSES:
+                if client_id is not None and (existing := original()) is not None:
+                    raise _AlreadyStored(existing)  # a retry; rolls the seq back
                 raise ServiceError(
                     ErrorCode.ORDER_CLOSED,
                     f"The order is {status}; messages are closed.",
@@ -328,9 +335,11 @@ def message_post(
                 update_fields=["last_read_seq", "updated_at"],
             )
             live.message_posted(order=order, message=message)
+    except _AlreadyStored as stored:
+        return stored.message, False
     except IntegrityError:
-        # The same client_id committed by a concurrent retry between our check and our insert:
-        # everything above rolled back (the seq too); answer with the original.
+        # The same client_id again (a retry): everything above rolled back, the seq too;
+        # answer with the original.
         if client_id is not None and (existing := original()) is not None:
             return existing, False
         raise
