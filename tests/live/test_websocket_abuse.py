@@ -78,7 +78,7 @@ async def test_session_cookie_with_our_origin_is_accepted(server, buyer, order):
 def _forged(user: Any) -> str:
     return jwt.encode(
         {"token_type": "access", "user_id": str(user.pk), "exp": 4102444800, "jti": "x"},
-        "not-our-secret",
+        "not-our-secret-but-long-enough-for-hs256-0123456789",
         algorithm="HS256",
     )
 
