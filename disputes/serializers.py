@@ -5,7 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.serializers import MAX_ID, StrictCharField
+from orders.serializers import MAX_ID, MoneyInputField, StrictCharField
 
 from .models import Dispute, DisputeMessage, DisputeOutcome
 
@@ -119,9 +119,7 @@ class DisputeMessageInputSerializer(serializers.Serializer):
 class DisputeCloseInputSerializer(serializers.Serializer):
     resolution = StrictCharField(min_length=1, max_length=5000)
     outcome = serializers.ChoiceField(choices=DisputeOutcome.choices)
-    refund_amount = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01")
-    )
+    refund_amount = MoneyInputField(required=False, allow_null=True, min_value=Decimal("0.01"))
 
 
 class DisputeListFilterSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
@@ -56,6 +57,28 @@ class StrictCharField(StrictStringMixin, serializers.CharField):
 
 class StrictRegexField(StrictStringMixin, serializers.RegexField):
     default_error_messages = {"not_a_string": "Not a string."}
+
+
+class MoneyInputField(serializers.DecimalField):
+    """A money amount in a request: a decimal string ("280.00") or, as ECHO's first clients send
+    it, a JSON number (280). The schema says both."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=10, decimal_places=2, **kwargs)
+        bounds = {}
+        if self.min_value is not None:
+            bounds["minimum"] = float(self.min_value)
+        if self.max_value is not None:
+            bounds["maximum"] = float(self.max_value)
+        schema: dict[str, Any] = {
+            "oneOf": [
+                {"type": "string", "format": "decimal", "pattern": r"^\d{1,8}(?:\.\d{1,2})?$"},
+                {"type": "number", **bounds},
+            ]
+        }
+        if self.allow_null:
+            schema["nullable"] = True
+        set_override(self, "field", schema)
 
 
 def price_field(**kwargs: Any) -> serializers.DecimalField:
@@ -136,7 +159,9 @@ class ItemInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
     aliases = {"basePrice": "base_price", "itemType": "item_type"}
     title = StrictCharField(min_length=3, max_length=150)
     description = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
-    base_price = price_field(min_value=Decimal("0"), max_value=Decimal(settings.ORDER_MAX_PRICE))
+    base_price = MoneyInputField(
+        min_value=Decimal("0"), max_value=Decimal(settings.ORDER_MAX_PRICE)
+    )
     item_type = serializers.ChoiceField(choices=ItemType.choices)
 
 
@@ -219,7 +244,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class OrderCreateInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
     item_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    final_price = price_field(
+    final_price = MoneyInputField(
         required=False,
         allow_null=True,
         min_value=Decimal("0.01"),
