@@ -225,15 +225,21 @@ function renderReview() {
   const section = document.getElementById("review-box");
   const box = document.getElementById("review");
   section.hidden = !(review || order.status === "COMPLETED");
-  box.replaceChildren();
   if (review) {
+    box.replaceChildren();
     box.append(
-      el("p", { class: "stars", "data-testid": "review-score", text: `${"★".repeat(review.score)}${"☆".repeat(5 - review.score)} ${review.score}/5` }),
-      review.comment ? el("blockquote", { class: "review-text", text: review.comment }) : null,
-      el("p", { class: "meta", text: `by ${review.author_username}` }),
+      ...[
+        el("p", { class: "stars", "data-testid": "review-score", text: `${"★".repeat(review.score)}${"☆".repeat(5 - review.score)} ${review.score}/5` }),
+        review.comment ? el("blockquote", { class: "review-text", text: review.comment }) : null,
+        el("p", { class: "meta", text: `by ${review.author_username}` }),
+      ].filter(Boolean),
     );
     return;
   }
+  // The form is on screen already: keep it, and what the buyer has typed into it, when a live
+  // update (a payout, a read mark) re-renders the order.
+  if (order.status === "COMPLETED" && me.role === "buyer" && box.querySelector("#review-form")) return;
+  box.replaceChildren();
   if (order.status !== "COMPLETED") return;
   if (me.role !== "buyer") {
     box.append(el("p", { text: "The buyer has not left a review yet." }));
