@@ -24,7 +24,7 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -155,14 +155,18 @@ def _runner(strategy: Any, token: str) -> Any:
     )
     @given(case=strategy)
     def run(case: Any) -> None:
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+        # Each example starts from the seeded world: what one call changed (an item archived,
+        # an order cancelled) is rolled back, so Hypothesis can replay and shrink a failure.
+        with transaction.atomic():
+            case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+            transaction.set_rollback(True)
 
     return run
 
 
 def _describe(exc: BaseException) -> str:
     """The failure, and for Hypothesis' "flaky" wrapper the failure inside it."""
-    text = str(exc)[:1500]
+    text = f"{type(exc).__name__}: {str(exc)[:1500]}"
     for inner in getattr(exc, "exceptions", ())[:2]:
         text += "\n  caused by: " + _describe(inner)
     return text
