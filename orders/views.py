@@ -72,7 +72,10 @@ class Pagination(PageNumberPagination):
 def parse(serializer_class: type, data: Any) -> dict[str, Any]:
     if isinstance(data, QueryDict):
         # Query parameters as plain values: `?creator=` is an empty string (400 for a number),
-        # not a parameter left out, as DRF would read a form.
+        # not a parameter left out, as DRF would read a form; and each one given once.
+        repeated = sorted(key for key, values in data.lists() if len(values) > 1)
+        if repeated:
+            raise ValidationError({key: ["Give this parameter once."] for key in repeated})
         data = data.dict()
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
