@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -63,6 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--db-name", default="echo_bench")
     run.add_argument("--keep-db", action="store_true")
     run.add_argument("--json", help="write every figure to this file")
+    run.add_argument("--paced-seconds", type=float, help="override the paced scenario's duration")
     run.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment"
     )
@@ -155,6 +157,8 @@ def machine() -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
+    if args.paced_seconds:
+        sizes = dataclasses.replace(sizes, paced_duration=args.paced_seconds)
     chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]
     unknown = set(chosen) - set(ALL)
     if unknown:

@@ -32,7 +32,7 @@ class Sizes:
 
 FULL = Sizes(
     paced_orders=500, paced_interval=2.0, paced_duration=60.0,
-    rate_orders=500, rate_steps=(250, 500, 750, 1000, 1500, 2000, 3000, 4000), rate_step_s=8.0,
+    rate_orders=500, rate_steps=(100, 200, 300, 500, 750, 1000, 1500, 2000, 3000), rate_step_s=6.0,
     fan_rooms=10, fan_members=50, fan_senders=5, fan_per_sender=20,
     idle_connections=5000, idle_hold_s=5.0,
     resume_clients=500, resume_behind=50,
@@ -131,7 +131,7 @@ async def scenario_paced(
     rate = len(senders) / sizes.paced_interval
     stats = ProcStats(system.pids())
     await load.paced(senders, step, rate=rate, duration=sizes.paced_duration)
-    await load.drain(step, timeout=15)
+    await load.drain(step, timeout=120)  # a system that falls behind gets to catch up
     proc = stats.sample()
     await load.close_all(clients)
     rows1 = stored(system, db_url)
@@ -139,7 +139,8 @@ async def scenario_paced(
     result.update(
         offered_messages_per_s=rate,
         offered_deliveries_per_s=rate * 2,
-        deliveries_per_s=result["received"] / sizes.paced_duration,
+        # A system that falls behind delivers the offered load over a longer span.
+        deliveries_per_s=result["received"] / max(sizes.paced_duration, result["span_s"]),
         connect=connect,
         server=proc,
         cpu_us_per_delivery=1e6 * proc["cpu_s"] / max(1, result["received"]),

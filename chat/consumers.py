@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -52,10 +54,26 @@ def in_db_thread(fn: Any) -> Any:
     SQLite (the embedded development default) takes table locks across threads and stays on the
     single thread.
     """
-    return database_sync_to_async(fn, thread_sensitive=_SQLITE)
+    if _SQLITE:
+        return database_sync_to_async(fn)
+    _size_pool(asyncio.get_running_loop())
+    return database_sync_to_async(fn, thread_sensitive=False)
 
 
 _SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
+_sized_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def _size_pool(loop: asyncio.AbstractEventLoop) -> None:
+    """Give the loop's default executor LIVE_DB_THREADS threads (and so as many database
+    connections) per process, once: a message's transaction mostly waits (round trips, the
+    commit's WAL flush), so the executor's default of 6 threads, not the CPU, capped the rate
+    (docs/benchmarks.md). The loop shuts its default executor down when it closes."""
+    if loop not in _sized_loops:
+        _sized_loops.add(loop)
+        loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
+        )
 
 
 class FrameError(Exception):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework import serializers
+
 from echo_site.realtime import broadcast_on_commit, order_group, user_group
 
 from .models import Message, Order, OrderEvent, Review
 
 PREVIEW_LENGTH = 80
+_DATETIME = serializers.DateTimeField()
 
 
 def order_groups(order: Order) -> list[str]:
@@ -26,9 +29,19 @@ def order_data(order: Order) -> dict[str, Any]:
 
 
 def message_data(message: Message) -> dict[str, Any]:
-    from .serializers import MessageSerializer
-
-    return dict(MessageSerializer(message).data)
+    """What MessageSerializer renders, built directly: this runs for every message sent (the ack
+    and the broadcast), and DRF's serializer machinery was a measurable share of the per-message
+    CPU (docs/benchmarks.md). tests/bench/test_message_payload.py keeps the two identical."""
+    return {
+        "id": message.pk,
+        "order_id": message.order_id,
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "sender_username": message.sender.username,
+        "content": message.content,
+        "sent_at": _DATETIME.to_representation(message.sent_at),
+        "client_id": message.client_id,
+    }
 
 
 def event_data(event: OrderEvent) -> dict[str, Any]:

@@ -1,0 +1,20 @@
+"""The hand-built live payload of a message is exactly what the REST serializer renders."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders import services
+from orders.live import message_data
+from orders.serializers import MessageSerializer
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("client_id", [None, "c-1"])
+def test_the_live_message_payload_is_the_rest_payload(order, buyer, client_id):
+    message, _ = services.message_post(
+        order=order, sender=buyer, content="Hello ünïcode", client_id=client_id
+    )
+    message.refresh_from_db()
+    assert message_data(message) == dict(MessageSerializer(message).data)
+    assert list(message_data(message)) == list(MessageSerializer(message).data)
