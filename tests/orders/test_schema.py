@@ -91,3 +91,13 @@ def test_the_schema_is_public_and_the_docs_answer(client):
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+def test_api_docs_load_swagger_ui_from_this_server_not_a_cdn(client):
+    page = client.get("/api/docs").content.decode()
+    assert "cdn.jsdelivr.net" not in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+    from django.contrib.staticfiles import finders
+
+    # Shipped as a static file of this app (served by WhiteNoise; collected in production).
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
