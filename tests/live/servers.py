@@ -5,25 +5,29 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
+# The process helpers the load tool uses too: one copy of each.
+from bench.system import free_port, http_json, wait_for_port
+
+__all__ = [
+    "Daphne",
+    "RedisServer",
+    "daphne_options",
+    "free_port",
+    "http_json",
+    "test_database_url",
+    "wait_for_port",
+]
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVE = [sys.executable, "-m", "echo_site.serve"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_database_url() -> str:
@@ -34,21 +38,6 @@ def test_database_url() -> str:
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
-def wait_for_port(
-    port: int, timeout: float = 20.0, proc: subprocess.Popen[Any] | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on {port} after {timeout} s")
 
 
 class Daphne:
@@ -152,20 +141,3 @@ class RedisServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
-
-
-def http_json(
-    method: str, url: str, *, token: str | None = None, body: Any = None, timeout: float = 10
-) -> tuple[int, Any]:
-    import json
-
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - local test server
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
