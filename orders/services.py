@@ -69,6 +69,13 @@ def user_register(*, username: str, email: str, password: str) -> Any:
     return candidate
 
 
+def user_make_admin(*, user: Any) -> None:
+    """Make `user` a platform admin (staff: mediates disputes, may make any order move)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+    user.is_staff = user.is_superuser = True
+
+
 # --- Listings ---------------------------------------------------------------------------------
 
 

@@ -46,8 +46,7 @@ class Command(BaseCommand):
                     username=username, email=f"{username}@echo.example", password=DEMO_PASSWORD
                 )
                 if staff:
-                    # Promoting the platform admin is an account operation, not order domain logic.
-                    User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+                    services.user_make_admin(user=user)
             users[username] = user
 
         creator = users["creator"]
