@@ -131,7 +131,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "echo_site.channel_layer.BatchingPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }

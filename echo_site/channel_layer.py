@@ -1,0 +1,94 @@
+"""channels-redis's pub/sub layer, with publishes batched into pipelines.
+
+`RedisPubSubChannelLayer` publishes one message per round trip under a lock that every publish
+of the process shares: each `group_send` waits for the previous one's reply, and each reply waits
+for a turn of the event loop. Under load (a few hundred messages/s, three publishes per chat
+message) the publishes queued behind each other for seconds and broadcasts timed out
+(docs/benchmarks.md). Here every publish joins a queue; one task per shard sends everything
+queued so far as one pipeline (one round trip), then the next batch. Order is kept: messages are
+published in the order `group_send` was called. Subscribing and receiving are channels-redis's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close
+
+# Upper bound on one pipeline: a burst is split so that no reply grows without limit.
+MAX_BATCH = 512
+
+
+class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
+    """One Redis server of the layer; publishes go out in pipelines, in call order."""
+
+    def __init__(self, host: Any, channel_layer: Any) -> None:
+        super().__init__(host, channel_layer)
+        self._pending: deque[tuple[str, bytes, asyncio.Future[None]]] = deque()
+        self._publisher: asyncio.Task[None] | None = None
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((channel, message, done))
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.create_task(self._publish_pending())
+        await done
+
+    async def _publish_pending(self) -> None:
+        while self._pending:
+            batch = [self._pending.popleft() for _ in range(min(len(self._pending), MAX_BATCH))]
+            try:
+                self._ensure_redis()
+                pipe = self._redis.pipeline(transaction=False)
+                for channel, message, _ in batch:
+                    pipe.publish(channel, message)
+                await pipe.execute()
+            except Exception as exc:  # every waiter hears of the failure; the next batch goes on
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            except BaseException:
+                for _, _, done in batch:
+                    done.cancel()
+                raise
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def flush(self) -> None:
+        if self._publisher is not None:
+            self._publisher.cancel()
+            self._publisher = None
+        while self._pending:
+            _, _, done = self._pending.popleft()
+            if not done.done():
+                done.cancel()
+        await super().flush()
+
+
+class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shards = [BatchingShardConnection(shard.host, self) for shard in self._shards]
+
+
+class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+    """RedisPubSubChannelLayer whose per-loop layers publish in pipelines."""
+
+    def _get_layer(self) -> BatchingLoopLayer:
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]  # type: ignore[no-any-return]
+        except KeyError:
+            layer = BatchingLoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+            return layer

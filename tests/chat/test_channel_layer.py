@@ -1,0 +1,93 @@
+"""The batching pub/sub layer: publishes go out in pipelines, in call order, and failures reach
+every caller (echo_site/channel_layer.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis.exceptions
+from django.conf import settings
+
+from echo_site.channel_layer import BatchingPubSubChannelLayer, BatchingShardConnection
+
+pytestmark = [pytest.mark.services, pytest.mark.asyncio]
+
+
+def fresh_layer(url: str | None = None) -> BatchingPubSubChannelLayer:
+    return BatchingPubSubChannelLayer(
+        hosts=[url or settings.REDIS_URL], prefix=f"t{uuid.uuid4().hex[:8]}"
+    )
+
+
+async def test_a_burst_arrives_in_call_order_in_few_round_trips(monkeypatch):
+    pipelines = 0
+    original = BatchingShardConnection._publish_pending
+
+    async def counting(self):
+        self._ensure_redis()
+        real_pipeline = self._redis.pipeline
+
+        def pipeline(*args, **kwargs):
+            nonlocal pipelines
+            pipelines += 1
+            return real_pipeline(*args, **kwargs)
+
+        self._redis.pipeline = pipeline
+        try:
+            await original(self)
+        finally:
+            self._redis.pipeline = real_pipeline
+
+    monkeypatch.setattr(BatchingShardConnection, "_publish_pending", counting)
+    layer = fresh_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    await asyncio.sleep(0.1)  # the subscription is live
+
+    await asyncio.gather(*(layer.group_send("room", {"type": "x", "n": n}) for n in range(500)))
+    received = [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(500)]
+
+    assert received == list(range(500))
+    assert pipelines <= 20, f"{pipelines} pipelines for 500 publishes"
+    await layer.flush()
+
+
+async def test_every_waiter_hears_that_redis_is_unreachable():
+    layer = fresh_layer("redis://127.0.0.1:1")  # nothing listens on port 1
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(layer.group_send("room", {"type": "x", "n": n}) for n in range(5)),
+            return_exceptions=True,
+        ),
+        10,
+    )
+    assert len(results) == 5
+    assert all(isinstance(r, redis.exceptions.ConnectionError) for r in results), results
+    await layer.flush()
+
+
+async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
+    layer = fresh_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    await asyncio.sleep(0.1)
+    shard = layer._get_layer()._shards[0]
+    shard._ensure_redis()
+    real_pipeline = shard._redis.pipeline
+    calls = 0
+
+    def failing_once(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("connection reset")
+        return real_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(shard._redis, "pipeline", failing_once)
+    with pytest.raises(ConnectionError):
+        await layer.group_send("room", {"type": "x", "n": 1})
+    await layer.group_send("room", {"type": "x", "n": 2})
+    assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 2
+    await layer.flush()
