@@ -77,7 +77,10 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
 class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._shards = [BatchingShardConnection(shard.host, self) for shard in self._shards]
+        self._shards = [
+            BatchingShardConnection(shard.host, self)
+            for shard in self._shards  # type: ignore[has-type]
+        ]
 
 
 class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
