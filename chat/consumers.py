@@ -39,8 +39,13 @@ CLOSE_TOO_BIG = 1009
 
 REPLAY_BATCH = 500
 # How long an entry that arrived ahead of its predecessor waits for it before the database fills
-# the gap (the layer reorders often under load, and drops rarely).
-GAP_WAIT_SECONDS = 0.1
+# the gap. The layer reorders now and then and drops rarely (only when Redis fails); under load a
+# short wait turned every late broadcast into one database read per receiver, which added load
+# exactly when there was none to spare (docs/benchmarks.md).
+GAP_WAIT_SECONDS = 0.5
+# The heartbeat's tail check: an entry committed but not yet delivered is usually on its way;
+# the database fills it only if it is still missing this much later.
+TAIL_GRACE_SECONDS = 1.0
 
 
 def in_db_thread(fn: Any) -> Any:
@@ -590,8 +595,10 @@ class RoomConsumer(LiveConsumer):
         # A dropped broadcast at the tail has no later entry to reveal it: check the database.
         last = await in_db_thread(self.last_seq)()
         if last > self.delivered_seq:
-            async with self.seq_lock:
-                await self.replay_after(self.delivered_seq)
+            await asyncio.sleep(TAIL_GRACE_SECONDS)
+            if last > self.delivered_seq and not self.closed:
+                async with self.seq_lock:
+                    await self.replay_after(self.delivered_seq)
 
     # Layer events -------------------------------------------------------------------------
 
