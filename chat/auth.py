@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from channels.auth import get_user as session_get_user
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
@@ -33,6 +32,8 @@ from django.http.request import validate_host
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
+
+from .db import in_db_thread
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-@database_sync_to_async
+@in_db_thread
 def _active_user(user_id: int) -> Any | None:
     return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
@@ -125,7 +126,7 @@ async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
 
 
 async def _from_ticket(raw: str) -> tuple[Any, Credential] | None:
-    payload = await database_sync_to_async(ticket_redeem)(raw)
+    payload = await in_db_thread(ticket_redeem)(raw)
     if payload is None:
         return None
     user = await _active_user(int(payload["user_id"]))
@@ -190,7 +191,7 @@ def websocket_auth_stack(app: Any) -> Any:
 # --- Does the credential still hold? ----------------------------------------------------------
 
 
-@database_sync_to_async
+@in_db_thread
 def credential_still_valid(credential: Credential) -> bool:
     """False once the JWT has expired, the session is gone (logout) or the user is deactivated."""
     if credential.expires_at is not None and credential.expires_at <= timezone.now():

@@ -12,14 +12,11 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -28,6 +25,7 @@ from echo_site.errors import ErrorCode, ServiceError
 
 from . import presence
 from .auth import Credential, credential_still_valid, seconds_until_expiry
+from .db import in_db_thread
 
 logger = logging.getLogger(__name__)
 
@@ -46,39 +44,6 @@ GAP_WAIT_SECONDS = 0.5
 # The heartbeat's tail check: an entry committed but not yet delivered is usually on its way;
 # the database fills it only if it is still missing this much later.
 TAIL_GRACE_SECONDS = 1.0
-
-
-def in_db_thread(fn: Any) -> Any:
-    """Run a sync database function in a worker thread of the event loop's pool.
-
-    Not channels' default single "thread-sensitive" thread: one thread holds one database
-    connection and runs one query at a time, so every socket of the process would queue behind
-    every other one's round trips to PostgreSQL. Each pool thread has its own connection (Django's
-    connections are per thread) and, as with `database_sync_to_async`, old connections are closed
-    around each call. Nothing here depends on thread identity: each call is one transaction.
-    SQLite (the embedded development default) takes table locks across threads and stays on the
-    single thread.
-    """
-    if _SQLITE:
-        return database_sync_to_async(fn)
-    _size_pool(asyncio.get_running_loop())
-    return database_sync_to_async(fn, thread_sensitive=False)
-
-
-_SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
-_sized_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
-
-
-def _size_pool(loop: asyncio.AbstractEventLoop) -> None:
-    """Give the loop's default executor LIVE_DB_THREADS threads (and so as many database
-    connections) per process, once: a message's transaction mostly waits (round trips, the
-    commit's WAL flush), so the executor's default of 6 threads, not the CPU, capped the rate
-    (docs/benchmarks.md). The loop shuts its default executor down when it closes."""
-    if loop not in _sized_loops:
-        _sized_loops.add(loop)
-        loop.set_default_executor(
-            ThreadPoolExecutor(max_workers=settings.LIVE_DB_THREADS, thread_name_prefix="live-db")
-        )
 
 
 class FrameError(Exception):

@@ -54,6 +54,10 @@ class LocalPresence:
     async def put(self, room: str, field: str, expires: float) -> None:
         self.rooms.setdefault(room, {})[field] = expires
 
+    async def put_and_entries(self, room: str, field: str, expires: float) -> dict[str, float]:
+        await self.put(room, field, expires)
+        return await self.entries(room)
+
     async def remove(self, room: str, fields: list[str]) -> None:
         table = self.rooms.get(room, {})
         for field in fields:
@@ -104,6 +108,18 @@ class RedisPresence:
             pipe.expire(key, int(settings.LIVE_PRESENCE_TTL_SECONDS * 3))
             await pipe.execute()
 
+    async def put_and_entries(self, room: str, field: str, expires: float) -> dict[str, float]:
+        """Add `field` and read the room, atomically (MULTI/EXEC) and in one round trip: of
+        concurrent callers, each sees exactly the entries put before its own."""
+        client = self._client()
+        key = self._key(room)
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, field, expires)
+            pipe.expire(key, int(settings.LIVE_PRESENCE_TTL_SECONDS * 3))
+            pipe.hgetall(key)
+            raw = (await pipe.execute())[-1]
+        return {k.decode(): float(v) for k, v in raw.items()}
+
     async def remove(self, room: str, fields: list[str]) -> None:
         if fields:
             await self._client().hdel(self._key(room), *fields)
@@ -127,14 +143,13 @@ def reset_store() -> None:
 
 async def join(*, room: str, user_id: int, role: str, channel: str) -> tuple[bool, list[Present]]:
     """Register a connection: (True if the user was not online in the room before, who is
-    online now, this connection included)."""
+    online now, this connection included). One round trip."""
     now = time.time()
-    entries = await store().entries(room)
-    users = _online(entries, now)
-    was_online = user_id in users
-    await store().put(
-        room, _field(user_id, role, channel), now + settings.LIVE_PRESENCE_TTL_SECONDS
-    )
+    field = _field(user_id, role, channel)
+    entries = await store().put_and_entries(room, field, now + settings.LIVE_PRESENCE_TTL_SECONDS)
+    others = _online({f: e for f, e in entries.items() if f != field}, now)
+    was_online = user_id in others
+    users = {**others}
     users.setdefault(user_id, role)
     return not was_online, [Present(user_id=u, role=r) for u, r in sorted(users.items())]
 
@@ -174,16 +189,17 @@ async def online(*, room: str) -> list[Present]:
 
 
 async def sockets_open(*, user_id: int, channel: str) -> int:
-    """Count a user's live socket; returns how many they hold now, this one included."""
-    room = f"sockets.{user_id}"
+    """Count a user's live socket; returns how many they hold now, this one included.
+
+    The count and the registration are one atomic step: of any number of concurrent handshakes,
+    each counts exactly the sockets registered before it, so no burst gets past the cap.
+    """
     now = time.time()
-    entries = await store().entries(room)
-    await store().put(
-        room, _field(user_id, "socket", channel), now + settings.LIVE_PRESENCE_TTL_SECONDS
+    field = _field(user_id, "socket", channel)
+    entries = await store().put_and_entries(
+        f"sockets.{user_id}", field, now + settings.LIVE_PRESENCE_TTL_SECONDS
     )
-    return 1 + sum(
-        1 for field, expires in entries.items() if expires > now and not field.endswith(channel)
-    )
+    return 1 + sum(1 for f, expires in entries.items() if expires > now and f != field)
 
 
 async def sockets_refresh(*, user_id: int, channel: str) -> None:

@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -95,10 +96,23 @@ def _send_sync(groups: list[str], message: dict[str, Any]) -> None:
     future.add_done_callback(_in_flight.discard)
 
 
+_thread = threading.local()
+
+
+def set_serving_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Record, in a worker thread, the event loop it works for (chat/db.py `in_db_thread`)."""
+    _thread.loop = loop
+
+
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop whose worker thread this is, if any."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+    """The running event loop whose worker thread this is, if any: recorded by the live layer's
+    database hop, or by asgiref's sync_to_async (Django's ASGI handler runs views with it)."""
+    loop = getattr(_thread, "loop", None)
+    if loop is None:
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+            loop = None
+    if loop is None:
         return None
     try:
         asyncio.get_running_loop()

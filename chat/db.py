@@ -1,0 +1,89 @@
+"""How the live layer runs sync database code from the event loop: `in_db_thread(fn)(*args)`.
+
+Not channels' `database_sync_to_async`, for three reasons measured under load
+(docs/benchmarks.md):
+- it runs every call of the process on one "thread-sensitive" thread with one connection, so
+  every socket queues behind every other one's round trips to PostgreSQL. Here the calls run on
+  a pool of LIVE_DB_THREADS threads, each with its own connection (Django's connections are per
+  thread). Nothing here depends on thread identity: each call is one transaction.
+- asgiref's SyncToAsync machinery (context copies, thread-local bookkeeping, a wait for the
+  future) costs more CPU than a one-statement message insert; this is a plain `run_in_executor`.
+- `close_old_connections()` before each call makes Django's health check (`SELECT 1`) run on every
+  call: a second round trip per message. Here a connection is health-checked before a call only
+  if it sat idle for HEALTH_CHECK_IDLE_SECONDS (one that died while idle, a database restart, is
+  replaced before it fails a call); a connection that fails mid-use is dropped after the call,
+  as Django does.
+SQLite (the embedded development default) takes table locks across threads and stays on
+channels' single thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import connections
+
+from echo_site import realtime
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+HEALTH_CHECK_IDLE_SECONDS = 5.0
+
+_SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadPoolExecutor] = (
+    weakref.WeakKeyDictionary()
+)
+_worker = threading.local()
+
+
+def in_db_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    if _SQLITE:
+        return database_sync_to_async(fn)  # type: ignore[return-value]
+
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            _pool(loop), functools.partial(_run, loop, fn, *args, **kwargs)
+        )
+
+    return call
+
+
+def _pool(loop: asyncio.AbstractEventLoop) -> ThreadPoolExecutor:
+    """The loop's default executor, given LIVE_DB_THREADS threads once: a message's statement
+    mostly waits (the round trip, the commit's WAL flush), so the default of 6 threads, not the
+    CPU, capped the rate. The loop shuts its default executor down when it closes."""
+    pool = _pools.get(loop)
+    if pool is None:
+        pool = ThreadPoolExecutor(
+            max_workers=settings.LIVE_DB_THREADS, thread_name_prefix="live-db"
+        )
+        loop.set_default_executor(pool)
+        _pools[loop] = pool
+    return pool
+
+
+def _run(loop: asyncio.AbstractEventLoop, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    realtime.set_serving_loop(loop)  # commit callbacks hand their broadcasts to this loop
+    now = time.monotonic()
+    idle_since = getattr(_worker, "last_call", None)
+    for conn in connections.all(initialized_only=True):
+        conn.close_if_unusable_or_obsolete()
+        if idle_since is not None and now - idle_since < HEALTH_CHECK_IDLE_SECONDS:
+            conn.health_check_done = True  # type: ignore[attr-defined]  # used a moment ago
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _worker.last_call = time.monotonic()
+        for conn in connections.all(initialized_only=True):
+            conn.close_if_unusable_or_obsolete()
