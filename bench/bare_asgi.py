@@ -1,5 +1,6 @@
 """Baseline: a bare Channels broadcast consumer (no auth, no database), served by daphne on the
-same channel layer as ECHO (RedisPubSubChannelLayer when REDIS_URL is set).
+same Redis as ECHO through channels-redis's stock RedisPubSubChannelLayer (what a Channels user
+picks; ECHO runs a subclass of it that publishes in pipelines, echo_site/channel_layer.py).
 
     python -m echo_site.serve -b 127.0.0.1 -p PORT bench.bare_asgi:application
 
@@ -18,6 +19,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_site.settings")
 import django  # noqa: E402
 
 django.setup()
+
+from django.conf import settings  # noqa: E402
+
+if settings.REDIS_URL:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [settings.REDIS_URL]},
+        }
+    }
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -596,7 +596,7 @@ class OrderRoomConsumer(RoomConsumer):
         from orders.selectors import is_admin, order_get_for_user
 
         self.order_id = int(self.scope["url_route"]["kwargs"]["order_id"])
-        order = order_get_for_user(order_id=self.order_id, user=self.user)
+        order = order_get_for_user(order_id=self.order_id, user=self.user, with_state=True)
         if order.buyer_id == self.user.pk:
             role = "buyer"
         elif order.creator_id == self.user.pk:
@@ -607,14 +607,17 @@ class OrderRoomConsumer(RoomConsumer):
         return {"role": role}
 
     def hello_frame(self) -> dict[str, Any]:
-        from orders.models import Order
         from orders.selectors import unread_count
 
         from .frames import order_snapshot
 
-        order = Order.objects.select_related("item").get(pk=self.order_id)
-        self.order = order
+        # The order as load_room read it a moment ago, in the same trip to the database, with
+        # its payment and dispute state (one query for all of it).
+        order = self.order
         snapshot = order_snapshot(order, self.user)
+        # That state is a snapshot: later reads on this socket's order ask the database.
+        for name in ("state_is_paid", "state_open_dispute_id"):
+            order.__dict__.pop(name, None)
         return {
             "type": "hello",
             "room": "order",

@@ -6,7 +6,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    OuterRef,
+    PositiveBigIntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from echo_site.errors import ErrorCode, ServiceError
 
@@ -35,9 +46,42 @@ def item_get(*, item_id: int) -> Item:
     return item
 
 
-def order_get_for_user(*, order_id: int, user: Any) -> Order:
-    """The order if `user` is one of its parties or an admin; 404 if unknown, 403 otherwise."""
-    order = Order.objects.select_related("item", "buyer", "creator").filter(pk=order_id).first()
+def with_payment_and_dispute_state(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Orders that carry whether they are paid and their open dispute, read in the same query
+    (the live room's hello: docs/benchmarks.md). `order_is_paid`, `order_open_dispute_id` and
+    `order_allowed_moves` use these instead of a query each."""
+    from disputes.models import OPEN_STATUSES, Dispute
+
+    from .payments.models import PAID_STATUSES, Payment
+
+    return orders.annotate(
+        state_is_paid=Exists(
+            Payment.objects.filter(order_id=OuterRef("pk"), status__in=PAID_STATUSES)
+        ),
+        state_open_dispute_id=Subquery(
+            Dispute.objects.filter(order_id=OuterRef("pk"), status__in=OPEN_STATUSES).values("pk")[
+                :1
+            ]
+        ),
+    )
+
+
+def order_open_dispute_id(*, order: Order) -> int | None:
+    if hasattr(order, "state_open_dispute_id"):
+        return order.state_open_dispute_id  # type: ignore[no-any-return]
+    from disputes.selectors import dispute_open_for_order
+
+    dispute = dispute_open_for_order(order_id=order.pk)
+    return dispute.pk if dispute else None
+
+
+def order_get_for_user(*, order_id: int, user: Any, with_state: bool = False) -> Order:
+    """The order if `user` is one of its parties or an admin; 404 if unknown, 403 otherwise.
+    `with_state`: read its payment and dispute state in the same query."""
+    orders = Order.objects.select_related("item", "buyer", "creator")
+    if with_state:
+        orders = with_payment_and_dispute_state(orders)
+    order = orders.filter(pk=order_id).first()
     if order is None:
         raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order_id} does not exist.")
     if not (order.is_party(user.pk) or is_admin(user)):
@@ -62,8 +106,6 @@ def order_list_for_user(
 def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
     """The moves `user` may make on `order` now: the state machine, less what payment and an open
     dispute forbid (the services would refuse those)."""
-    from disputes.selectors import dispute_open_for_order
-
     from .payments.selectors import order_is_paid
     from .state import allowed_moves
 
@@ -72,7 +114,7 @@ def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
         user_id=user.pk,
         is_admin=is_admin(user),
         paid=order_is_paid(order=order),
-        disputed=dispute_open_for_order(order_id=order.pk) is not None,
+        disputed=order_open_dispute_id(order=order) is not None,
     )
 
 
@@ -120,10 +162,18 @@ def timeline_after(*, order_id: int, after: int, limit: int = 500) -> list[Messa
 
 
 def unread_count(*, order: Order, user_id: int) -> int:
-    """Messages from the other party that this user has not marked read."""
-    mark = ReadMark.objects.filter(order=order, user_id=user_id).first()
-    last_read = mark.last_read_seq if mark else 0
-    return Message.objects.filter(order=order, seq__gt=last_read).exclude(sender_id=user_id).count()
+    """Messages from the other party that this user has not marked read (one query)."""
+    last_read = ReadMark.objects.filter(order_id=order.pk, user_id=user_id).values("last_read_seq")[
+        :1
+    ]
+    return (
+        Message.objects.filter(
+            order_id=order.pk,
+            seq__gt=Coalesce(Subquery(last_read), Value(0), output_field=PositiveBigIntegerField()),
+        )
+        .exclude(sender_id=user_id)
+        .count()
+    )
 
 
 def review_list_for_creator(*, creator_id: int) -> QuerySet[Review]:

@@ -219,10 +219,9 @@ class OrderSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_open_dispute_id(self, order: Order) -> int | None:
-        from disputes.selectors import dispute_open_for_order
+        from .selectors import order_open_dispute_id
 
-        dispute = dispute_open_for_order(order_id=order.pk)
-        return dispute.pk if dispute else None
+        return order_open_dispute_id(order=order)
 
     def get_payments_simulated(self, order: Order) -> bool:
         from .payments.selectors import payments_simulated

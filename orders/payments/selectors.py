@@ -32,6 +32,8 @@ def payment_get_for_user(*, order_id: int, user: Any) -> Payment:
 
 def order_is_paid(*, order: Order) -> bool:
     """The buyer's money is with the platform (succeeded, or only partly refunded)."""
+    if hasattr(order, "state_is_paid"):  # read with the order (with_payment_and_dispute_state)
+        return bool(order.state_is_paid)
     return Payment.objects.filter(order_id=order.pk, status__in=PAID_STATUSES).exists()
 
 
