@@ -78,9 +78,10 @@ def order_open_dispute_id(*, order: Order) -> int | None:
 def order_get_for_user(*, order_id: int, user: Any, with_state: bool = False) -> Order:
     """The order if `user` is one of its parties or an admin; 404 if unknown, 403 otherwise.
     `with_state`: read its payment and dispute state in the same query."""
-    orders = Order.objects.select_related("item", "buyer", "creator")
-    if with_state:
-        orders = with_payment_and_dispute_state(orders)
+    if with_state:  # the live room: ids are enough of the parties
+        orders = with_payment_and_dispute_state(Order.objects.select_related("item"))
+    else:
+        orders = Order.objects.select_related("item", "buyer", "creator")
     order = orders.filter(pk=order_id).first()
     if order is None:
         raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order_id} does not exist.")
