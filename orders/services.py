@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -342,18 +343,21 @@ def message_post(
 _ORDER_TABLE = Order._meta.db_table
 _MESSAGE_TABLE = Message._meta.db_table
 _READ_MARK_TABLE = ReadMark._meta.db_table
+_ACTIVE_LIST = ", ".join(f"'{status}'" for status in sorted(ACTIVE_STATUSES))  # our constants
 _MESSAGE_INSERT_SQL = f"""
 WITH bumped AS (
     UPDATE {_ORDER_TABLE} SET last_seq = last_seq + 1
-    WHERE id = %(order)s AND status = ANY(%(active)s)
+    WHERE id = %(order)s::bigint AND status IN ({_ACTIVE_LIST})
     RETURNING id, last_seq
 ), stored AS (
     INSERT INTO {_MESSAGE_TABLE} (order_id, seq, sender_id, content, client_id, sent_at)
-    SELECT id, last_seq, %(sender)s, %(content)s, %(client_id)s, %(at)s FROM bumped
+    SELECT id, last_seq, %(sender)s::bigint, %(content)s::text, %(client_id)s::varchar,
+        %(at)s::timestamptz
+    FROM bumped
     RETURNING id, seq
 ), marked AS (
     INSERT INTO {_READ_MARK_TABLE} (order_id, user_id, last_read_seq, updated_at)
-    SELECT %(order)s, %(sender)s, seq, %(at)s FROM stored
+    SELECT %(order)s::bigint, %(sender)s::bigint, seq, %(at)s::timestamptz FROM stored
     ON CONFLICT (order_id, user_id)
     DO UPDATE SET last_read_seq = EXCLUDED.last_read_seq, updated_at = EXCLUDED.updated_at
 )
@@ -366,18 +370,26 @@ def _message_insert_one_statement(
 ) -> tuple[int, int] | None:
     """(message id, seq), or None if the order is not open for messages. One statement is one
     transaction: the UPDATE takes the order's row lock (concurrent writers on the order queue
-    there) and a unique violation (a retried client_id) undoes the seq bump with the rest."""
-    with connection.cursor() as cursor:
+    there) and a unique violation (a retried client_id) undoes the seq bump with the rest.
+
+    A server-side prepared statement: Django's psycopg cursors bind parameters client-side
+    (the query text is re-parsed, every value quoted, and PostgreSQL plans the CTE again on
+    every call). Prepared once per connection, each call sends only the values. Errors pass
+    through Django's wrapper, so a retried client_id is Django's IntegrityError as usual.
+    """
+    connection.close_if_health_check_failed()  # as Django's own cursor() does
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _MESSAGE_INSERT_SQL,
             {
                 "order": order.pk,
-                "active": [str(status) for status in ACTIVE_STATUSES],
                 "sender": sender.pk,
                 "content": content,
                 "client_id": client_id,
                 "at": at,
             },
+            prepare=True,
         )
         row = cursor.fetchone()
     return (int(row[0]), int(row[1])) if row is not None else None
