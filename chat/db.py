@@ -52,9 +52,13 @@ def in_db_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
+        outcome, held = await loop.run_in_executor(
             _pool(loop), functools.partial(_run, loop, fn, *args, **kwargs)
         )
+        realtime.send_released(held)  # what committed goes out, whether or not fn raised
+        if isinstance(outcome, _Raised):
+            raise outcome.error
+        return outcome
 
     return call
 
@@ -73,8 +77,22 @@ def _pool(loop: asyncio.AbstractEventLoop) -> ThreadPoolExecutor:
     return pool
 
 
-def _run(loop: asyncio.AbstractEventLoop, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    realtime.set_serving_loop(loop)  # commit callbacks hand their broadcasts to this loop
+class _Raised:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _run(
+    loop: asyncio.AbstractEventLoop, fn: Callable[..., R], *args: Any, **kwargs: Any
+) -> tuple[R | _Raised, realtime.Held]:
+    realtime.hold_broadcasts()
+    try:
+        return _call(fn, *args, **kwargs), realtime.release_broadcasts()
+    except BaseException as error:  # noqa: BLE001 - re-raised on the loop, after the broadcasts
+        return _Raised(error), realtime.release_broadcasts()
+
+
+def _call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     now = time.monotonic()
     idle_since = getattr(_worker, "last_call", None)
     for conn in connections.all(initialized_only=True):

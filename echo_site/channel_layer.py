@@ -35,11 +35,15 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
         self._publisher: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: bytes) -> None:
+        await self.enqueue(channel, message)
+
+    def enqueue(self, channel: str, message: bytes) -> asyncio.Future[None]:
+        """Queue a publish; the future settles when its pipeline has been answered."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((channel, message, done))
         if self._publisher is None or self._publisher.done():
             self._publisher = asyncio.create_task(self._publish_pending())
-        await done
+        return done
 
     async def _publish_pending(self) -> None:
         while self._pending:
@@ -82,9 +86,22 @@ class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
             for shard in self._shards  # type: ignore[has-type]
         ]
 
+    async def group_send_all(self, groups: list[str], message: dict[str, Any]) -> None:
+        """`group_send` to several groups: one serialization, queued together, no task each."""
+        payload = self.channel_layer.serialize(message)
+        waiting = []
+        for group in groups:
+            channel = self._get_group_channel_name(group)
+            waiting.append(self._get_shard(channel).enqueue(channel, payload))
+        for done in waiting:
+            await done
+
 
 class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     """RedisPubSubChannelLayer whose per-loop layers publish in pipelines."""
+
+    async def group_send_all(self, groups: list[str], message: dict[str, Any]) -> None:
+        await self._get_layer().group_send_all(groups, message)
 
     def _get_layer(self) -> BatchingLoopLayer:
         loop = asyncio.get_running_loop()

@@ -87,6 +87,10 @@ def _send_sync(groups: list[str], message: dict[str, Any]) -> None:
     in that order. Outside a server (a management command, a sync test) there is no such loop:
     wait for the send.
     """
+    held = getattr(_thread, "held", None)
+    if held is not None:  # the live layer's database hop sends these from the loop afterwards
+        held.append((groups, message))
+        return
     loop = _serving_loop()
     if loop is None:
         async_to_sync(_send_all)(groups, message)
@@ -99,20 +103,38 @@ def _send_sync(groups: list[str], message: dict[str, Any]) -> None:
 _thread = threading.local()
 
 
-def set_serving_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Record, in a worker thread, the event loop it works for (chat/db.py `in_db_thread`)."""
-    _thread.loop = loop
+Held = list[tuple[list[str], dict[str, Any]]]
+
+
+def hold_broadcasts() -> None:
+    """From now on, in this worker thread, keep commit-time broadcasts instead of handing each
+    to the loop; `release_broadcasts` returns them (chat/db.py `in_db_thread`: the loop sends
+    them as soon as the call returns, without one more wake-up across threads per message)."""
+    _thread.held = []
+
+
+def release_broadcasts() -> Held:
+    held: Held = getattr(_thread, "held", None) or []
+    _thread.held = None
+    return held
+
+
+_sending: set[asyncio.Task[None]] = set()
+
+
+def send_released(held: Held) -> None:
+    """On the loop: send what a worker thread held, in commit order."""
+    for groups, message in held:
+        task = asyncio.get_running_loop().create_task(_send_all(groups, message))
+        _sending.add(task)
+        task.add_done_callback(_sending.discard)
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop whose worker thread this is, if any: recorded by the live layer's
-    database hop, or by asgiref's sync_to_async (Django's ASGI handler runs views with it)."""
-    loop = getattr(_thread, "loop", None)
-    if loop is None:
-        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-        if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
-            loop = None
-    if loop is None:
+    """The running event loop whose worker thread this is, if any (asgiref's sync_to_async
+    records it: Django's ASGI handler runs views with it)."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
         return None
     try:
         asyncio.get_running_loop()
@@ -136,15 +158,17 @@ async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
         )
         return
     try:
-        results = await asyncio.wait_for(
-            asyncio.gather(
-                *(layer.group_send(group, message) for group in groups), return_exceptions=True
-            ),
-            timeout=settings.BROADCAST_TIMEOUT_SECONDS,
-        )
-        failure = next((r for r in results if isinstance(r, BaseException)), None)
-        if failure is not None:
-            raise failure
+        async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
+            if hasattr(layer, "group_send_all"):  # echo_site/channel_layer.py: one batch
+                await layer.group_send_all(groups, message)
+            else:
+                results = await asyncio.gather(
+                    *(layer.group_send(group, message) for group in groups),
+                    return_exceptions=True,
+                )
+                failure = next((r for r in results if isinstance(r, BaseException)), None)
+                if failure is not None:
+                    raise failure
     except Exception as exc:  # noqa: BLE001 - a broadcast must never fail the write behind it
         _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
         logger.error(

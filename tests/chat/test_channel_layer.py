@@ -91,3 +91,15 @@ async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
     await layer.group_send("room", {"type": "x", "n": 2})
     assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 2
     await layer.flush()
+
+
+async def test_group_send_all_reaches_every_group_once():
+    layer = fresh_layer()
+    channels = [await layer.new_channel() for _ in range(3)]
+    for name, channel in zip(["a", "b", "c"], channels, strict=True):
+        await layer.group_add(name, channel)
+    await asyncio.sleep(0.1)
+    await layer.group_send_all(["a", "b", "c"], {"type": "x", "n": 7})
+    for channel in channels:
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 7
+    await layer.flush()

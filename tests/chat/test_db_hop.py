@@ -45,3 +45,27 @@ async def test_a_connection_killed_while_idle_is_replaced_before_the_next_call(m
     second = await db.in_db_thread(backend_pid)()
     assert second != first
     db._pools.pop(loop, None)
+
+
+async def test_broadcasts_committed_in_a_call_go_out_in_order_even_if_it_then_raises():
+    from channels.layers import get_channel_layer
+    from django.db import transaction
+
+    from echo_site import realtime
+
+    layer = get_channel_layer()
+    listener = await layer.new_channel()
+    await layer.group_add("hop-test", listener)
+    await asyncio.sleep(0.1)
+
+    def commit_twice_then_fail() -> None:
+        for n in (1, 2):
+            with transaction.atomic():
+                realtime.broadcast_on_commit(groups=["hop-test"], event="probe", data={"n": n})
+        raise ValueError("after the commits")
+
+    with pytest.raises(ValueError, match="after the commits"):
+        await db.in_db_thread(commit_twice_then_fail)()
+    received = [await asyncio.wait_for(layer.receive(listener), 5) for _ in range(2)]
+    assert [m["data"]["n"] for m in received] == [1, 2]
+    await layer.group_discard("hop-test", listener)
