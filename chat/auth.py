@@ -191,22 +191,40 @@ def websocket_auth_stack(app: Any) -> Any:
 # --- Does the credential still hold? ----------------------------------------------------------
 
 
-@in_db_thread
-def credential_still_valid(credential: Credential) -> bool:
-    """False once the JWT has expired, the session is gone (logout) or the user is deactivated."""
-    if credential.expires_at is not None and credential.expires_at <= timezone.now():
-        return False
-    if not get_user_model().objects.filter(pk=credential.user_id, is_active=True).exists():
-        return False
-    if credential.session_key is not None:
-        from importlib import import_module
+def credentials_still_valid(credentials: list[Credential | None]) -> list[bool]:
+    """For each credential: False once the JWT has expired, the session is gone (logout) or the
+    user is deactivated. One query for all the users (the process-wide heartbeat), one session
+    read per session credential."""
+    from importlib import import_module
 
-        store = import_module(settings.SESSION_ENGINE).SessionStore(credential.session_key)
-        from django.contrib.auth import SESSION_KEY
+    from django.contrib.auth import SESSION_KEY
 
-        if str(store.get(SESSION_KEY, "")) != str(credential.user_id):
-            return False
-    return True
+    now = timezone.now()
+    user_ids = {c.user_id for c in credentials if c is not None}
+    active = set(
+        get_user_model()
+        .objects.filter(pk__in=user_ids, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    sessions: dict[str, str] = {}
+    results = []
+    for credential in credentials:
+        if credential is None or credential.user_id not in active:
+            results.append(False)
+            continue
+        if credential.expires_at is not None and credential.expires_at <= now:
+            results.append(False)
+            continue
+        if credential.session_key is not None:
+            key = credential.session_key
+            if key not in sessions:
+                sessions[key] = str(store_class(key).get(SESSION_KEY, ""))
+            if sessions[key] != str(credential.user_id):
+                results.append(False)
+                continue
+        results.append(True)
+    return results
 
 
 def seconds_until_expiry(credential: Credential) -> float | None:

@@ -24,8 +24,9 @@ from echo_site import realtime
 from echo_site.errors import ErrorCode, ServiceError
 
 from . import presence
-from .auth import Credential, credential_still_valid, seconds_until_expiry
+from .auth import Credential, seconds_until_expiry
 from .db import in_db_thread
+from .heartbeat import heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(realtime.sockets_group(self.user.pk), self.channel_name)
         if not await self.open():
             return
-        self.tasks.append(asyncio.create_task(self.heartbeat_loop()))
+        heartbeat().join(self)
+        left = seconds_until_expiry(self.credential)
+        if left is not None:  # a JWT: close at its expiry, not at the next heartbeat
+            self.expiry = asyncio.get_running_loop().call_later(left + 0.05, self.expire)
 
     async def open(self) -> bool:
         """Subclasses authorize and join their room; False if the socket was closed."""
@@ -124,6 +128,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
+        heartbeat().leave(self)
+        if getattr(self, "expiry", None) is not None:
+            self.expiry.cancel()
         for task in self.tasks:
             task.cancel()
         user = getattr(self, "user", None)
@@ -201,29 +208,30 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Credential and heartbeat ---------------------------------------------------------
 
-    async def heartbeat_loop(self) -> None:
-        interval = settings.LIVE_HEARTBEAT_SECONDS
-        while not self.closed:
-            wait = interval
-            if self.credential is not None:
-                left = seconds_until_expiry(self.credential)
-                if left is not None:
-                    wait = min(wait, left + 0.05)
-            await asyncio.sleep(wait)
-            try:
-                if self.credential is None or not await credential_still_valid(self.credential):
-                    await self.close_with(CLOSE_NOT_AUTHENTICATED)
-                    return
-                with contextlib.suppress(Exception):
-                    await presence.sockets_refresh(user_id=self.user.pk, channel=self.channel_name)
-                await self.on_heartbeat()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("heartbeat failed on %s", self.scope.get("path"))
+    def expire(self) -> None:
+        self.tasks.append(asyncio.create_task(self.close_with(CLOSE_NOT_AUTHENTICATED)))
 
-    async def on_heartbeat(self) -> None:
-        """Subclasses refresh presence and catch up on anything the layer dropped."""
+    # What the process-wide heartbeat (chat/heartbeat.py) asks of each socket.
+
+    def presence_entries(self) -> list[tuple[str, str]]:
+        """(room, field) presence entries to refresh."""
+        if not getattr(self, "socket_counted", False):
+            return []
+        return [presence.socket_entry(user_id=self.user.pk, channel=self.channel_name)]
+
+    def presence_room(self) -> str | None:
+        """The room whose stale entries this process sweeps, if any."""
+        return None
+
+    def tail_reader(self) -> Any:
+        """A function {room id} -> {room id: last seq}, for rooms with a timeline."""
+        return None
+
+    def room_id(self) -> int:
+        raise NotImplementedError
+
+    def check_tail(self, last: int) -> None:
+        """The room's timeline ends at `last` in the database."""
 
     # --- Events from the channel layer ----------------------------------------------------
 
@@ -261,9 +269,6 @@ class RoomConsumer(LiveConsumer):
 
     def timeline_frames(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """(seq, frame) for every timeline entry after `after`, oldest first."""
-        raise NotImplementedError
-
-    def last_seq(self) -> int:
         raise NotImplementedError
 
     def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
@@ -548,22 +553,28 @@ class RoomConsumer(LiveConsumer):
             },
         )
 
-    async def on_heartbeat(self) -> None:
-        try:
-            await presence.refresh(
-                room=self.room, user_id=self.user.pk, role=self.role, channel=self.channel_name
+    def presence_entries(self) -> list[tuple[str, str]]:
+        entries = super().presence_entries()
+        if getattr(self, "joined", False):
+            field = presence.room_field(
+                user_id=self.user.pk, role=self.role, channel=self.channel_name
             )
-            for gone in await presence.sweep(room=self.room):
-                await self.broadcast_presence(online=False, user_id=gone.user_id, role=gone.role)
-        except Exception:
-            logger.warning("presence refresh failed on %s", self.room, exc_info=True)
-        # A dropped broadcast at the tail has no later entry to reveal it: check the database.
-        last = await in_db_thread(self.last_seq)()
-        if last > self.delivered_seq:
-            await asyncio.sleep(TAIL_GRACE_SECONDS)
-            if last > self.delivered_seq and not self.closed:
-                async with self.seq_lock:
-                    await self.replay_after(self.delivered_seq)
+            entries.append((self.room, field))
+        return entries
+
+    def presence_room(self) -> str | None:
+        return self.room if getattr(self, "joined", False) else None
+
+    def check_tail(self, last: int) -> None:
+        if last > self.delivered_seq and not self.closed:
+            self.tasks.append(asyncio.create_task(self.catch_up_tail(last)))
+
+    async def catch_up_tail(self, last: int) -> None:
+        # Entries committed but not yet here are usually on their way: wait a moment first.
+        await asyncio.sleep(TAIL_GRACE_SECONDS)
+        if last > self.delivered_seq and not self.closed:
+            async with self.seq_lock:
+                await self.replay_after(self.delivered_seq)
 
     # Layer events -------------------------------------------------------------------------
 
@@ -639,10 +650,13 @@ class OrderRoomConsumer(RoomConsumer):
             order_id=self.order_id, user=self.user, after=after, limit=limit
         )
 
-    def last_seq(self) -> int:
-        from orders.models import Order
+    def tail_reader(self) -> Any:
+        from orders.selectors import order_last_seqs
 
-        return int(Order.objects.filter(pk=self.order_id).values_list("last_seq", flat=True)[0])
+        return order_last_seqs
+
+    def room_id(self) -> int:
+        return self.order_id
 
     def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
         from orders import services
@@ -750,10 +764,13 @@ class DisputeRoomConsumer(RoomConsumer):
             for m in dispute_messages_after(dispute_id=self.dispute_id, after=after, limit=limit)
         ]
 
-    def last_seq(self) -> int:
-        from disputes.models import Dispute
+    def tail_reader(self) -> Any:
+        from disputes.selectors import dispute_last_seqs
 
-        return int(Dispute.objects.filter(pk=self.dispute_id).values_list("last_seq", flat=True)[0])
+        return dispute_last_seqs
+
+    def room_id(self) -> int:
+        return self.dispute_id
 
     def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
         from disputes import services

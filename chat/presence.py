@@ -58,6 +58,17 @@ class LocalPresence:
         await self.put(room, field, expires)
         return await self.entries(room)
 
+    async def put_many(self, entries: list[tuple[str, str]], expires: float) -> None:
+        for room, field in entries:
+            await self.put(room, field, expires)
+
+    async def entries_many(self, rooms: list[str]) -> list[dict[str, float]]:
+        return [await self.entries(room) for room in rooms]
+
+    async def remove_many(self, fields_by_room: dict[str, list[str]]) -> None:
+        for room, fields in fields_by_room.items():
+            await self.remove(room, fields)
+
     async def remove(self, room: str, fields: list[str]) -> None:
         table = self.rooms.get(room, {})
         for field in fields:
@@ -124,6 +135,36 @@ class RedisPresence:
         if fields:
             await self._client().hdel(self._key(room), *fields)
 
+    async def put_many(self, entries: list[tuple[str, str]], expires: float) -> None:
+        """Many puts in one round trip (the process-wide heartbeat)."""
+        if not entries:
+            return
+        ttl = int(settings.LIVE_PRESENCE_TTL_SECONDS * 3)
+        async with self._client().pipeline(transaction=False) as pipe:
+            for room in {room for room, _ in entries}:
+                pipe.expire(self._key(room), ttl)
+            for room, field in entries:
+                pipe.hset(self._key(room), field, expires)
+            await pipe.execute()
+
+    async def entries_many(self, rooms: list[str]) -> list[dict[str, float]]:
+        if not rooms:
+            return []
+        async with self._client().pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.hgetall(self._key(room))
+            raws = await pipe.execute()
+        return [{k.decode(): float(v) for k, v in raw.items()} for raw in raws]
+
+    async def remove_many(self, fields_by_room: dict[str, list[str]]) -> None:
+        if not any(fields_by_room.values()):
+            return
+        async with self._client().pipeline(transaction=False) as pipe:
+            for room, fields in fields_by_room.items():
+                if fields:
+                    pipe.hdel(self._key(room), *fields)
+            await pipe.execute()
+
 
 _store: LocalPresence | RedisPresence | None = None
 
@@ -154,12 +195,6 @@ async def join(*, room: str, user_id: int, role: str, channel: str) -> tuple[boo
     return not was_online, [Present(user_id=u, role=r) for u, r in sorted(users.items())]
 
 
-async def refresh(*, room: str, user_id: int, role: str, channel: str) -> None:
-    await store().put(
-        room, _field(user_id, role, channel), time.time() + settings.LIVE_PRESENCE_TTL_SECONDS
-    )
-
-
 async def leave(*, room: str, user_id: int, role: str, channel: str) -> bool:
     """Drop a connection; True if the user has no other live connection in the room."""
     await store().remove(room, [_field(user_id, role, channel)])
@@ -168,19 +203,45 @@ async def leave(*, room: str, user_id: int, role: str, channel: str) -> bool:
 
 async def sweep(*, room: str) -> list[Present]:
     """Remove stale entries; return the users who thereby went offline."""
+    return (await sweep_many([room])).get(room, [])
+
+
+async def sweep_many(rooms: list[str]) -> dict[str, list[Present]]:
+    """`sweep` for many rooms in two round trips: {room: users who went offline}."""
     now = time.time()
-    entries = await store().entries(room)
-    stale = [field for field, expires in entries.items() if expires <= now]
-    if not stale:
-        return []
-    await store().remove(room, stale)
-    still_online = _online(entries, now)
-    gone: dict[int, str] = {}
-    for field in stale:
-        user_id, role, _ = _parse(field)
-        if user_id not in still_online:
-            gone[user_id] = role
-    return [Present(user_id=u, role=r) for u, r in gone.items()]
+    tables = await store().entries_many(rooms)
+    stale_by_room = {
+        room: [field for field, expires in entries.items() if expires <= now]
+        for room, entries in zip(rooms, tables, strict=True)
+    }
+    await store().remove_many({room: stale for room, stale in stale_by_room.items() if stale})
+    gone_by_room: dict[str, list[Present]] = {}
+    for room, entries in zip(rooms, tables, strict=True):
+        if not stale_by_room[room]:
+            continue
+        still_online = _online(entries, now)
+        gone: dict[int, str] = {}
+        for field in stale_by_room[room]:
+            user_id, role, _ = _parse(field)
+            if user_id not in still_online:
+                gone[user_id] = role
+        if gone:
+            gone_by_room[room] = [Present(user_id=u, role=r) for u, r in gone.items()]
+    return gone_by_room
+
+
+async def refresh_many(entries: list[tuple[str, str]]) -> None:
+    """Refresh many (room, field) entries at once (the process-wide heartbeat)."""
+    await store().put_many(entries, time.time() + settings.LIVE_PRESENCE_TTL_SECONDS)
+
+
+def room_field(*, user_id: int, role: str, channel: str) -> str:
+    return _field(user_id, role, channel)
+
+
+def socket_entry(*, user_id: int, channel: str) -> tuple[str, str]:
+    """The (room, field) that counts one of a user's sockets."""
+    return f"sockets.{user_id}", _field(user_id, "socket", channel)
 
 
 async def online(*, room: str) -> list[Present]:
@@ -200,14 +261,6 @@ async def sockets_open(*, user_id: int, channel: str) -> int:
         f"sockets.{user_id}", field, now + settings.LIVE_PRESENCE_TTL_SECONDS
     )
     return 1 + sum(1 for f, expires in entries.items() if expires > now and f != field)
-
-
-async def sockets_refresh(*, user_id: int, channel: str) -> None:
-    await store().put(
-        f"sockets.{user_id}",
-        _field(user_id, "socket", channel),
-        time.time() + settings.LIVE_PRESENCE_TTL_SECONDS,
-    )
 
 
 async def sockets_close(*, user_id: int, channel: str) -> None:

@@ -52,6 +52,11 @@ def dispute_open_for_order(*, order_id: int) -> Dispute | None:
     return Dispute.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).first()
 
 
+def dispute_last_seqs(dispute_ids: set[int]) -> dict[int, int]:
+    """{dispute id: last timeline seq}, one query (the live heartbeat's tail check)."""
+    return dict(Dispute.objects.filter(pk__in=dispute_ids).values_list("pk", "last_seq"))
+
+
 def dispute_messages_after(*, dispute_id: int, after: int, limit: int) -> list[DisputeMessage]:
     return list(
         DisputeMessage.objects.filter(dispute_id=dispute_id, seq__gt=after)

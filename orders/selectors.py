@@ -119,6 +119,11 @@ def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
     )
 
 
+def order_last_seqs(order_ids: set[int]) -> dict[int, int]:
+    """{order id: last timeline seq}, one query (the live heartbeat's tail check)."""
+    return dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "last_seq"))
+
+
 def read_marks_for_order(*, order: Order) -> dict[int, int]:
     """{user_id: last read seq} for the order's parties."""
     return dict(ReadMark.objects.filter(order=order).values_list("user_id", "last_read_seq"))

@@ -1,0 +1,107 @@
+"""One heartbeat per process for all of its sockets, instead of a task per socket.
+
+Every LIVE_HEARTBEAT_SECONDS one task per event loop:
+- re-checks every socket's credential in one database call (deactivated users, ended sessions;
+  an expiring JWT closes its socket on a timer of its own, see LiveConsumer.connect);
+- refreshes every socket's presence entries in one Redis round trip, and sweeps each room that
+  has a socket here once, not once per socket;
+- reads the last seq of every room with a socket here in one query per kind of room, and asks
+  each socket that is behind to check its tail (RoomConsumer.check_tail).
+A task per socket cost a coroutine, a timer and, every 20 s, two database calls and three Redis
+round trips per socket: at 5,000 sockets that was 500 database calls per second of background
+load and a few KB per connection (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from . import presence
+from .auth import credentials_still_valid
+from .db import in_db_thread
+
+if TYPE_CHECKING:
+    from .consumers import LiveConsumer
+
+logger = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    def __init__(self) -> None:
+        self.members: set[LiveConsumer] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def join(self, consumer: LiveConsumer) -> None:
+        self.members.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.run())
+
+    def leave(self, consumer: LiveConsumer) -> None:
+        self.members.discard(consumer)
+
+    async def run(self) -> None:
+        while self.members:
+            await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS)
+            members = [m for m in self.members if not m.closed]
+            if not members:
+                continue
+            try:
+                await self.beat(members)
+            except Exception:
+                logger.exception("heartbeat failed for %d sockets", len(members))
+
+    async def beat(self, members: list[LiveConsumer]) -> None:
+        valid = await in_db_thread(credentials_still_valid)([m.credential for m in members])
+        alive = []
+        for member, ok in zip(members, valid, strict=True):
+            if ok:
+                alive.append(member)
+            else:
+                await member.close_with(4401)
+        try:
+            await presence.refresh_many(
+                [entry for member in alive for entry in member.presence_entries()]
+            )
+            rooms: dict[str, LiveConsumer] = {}
+            for member in alive:
+                room = member.presence_room()
+                if room is not None:
+                    rooms[room] = member
+            gone = await presence.sweep_many(list(rooms))
+            for room, users in gone.items():
+                for user in users:
+                    await rooms[room].broadcast_presence(  # type: ignore[attr-defined]
+                        online=False, user_id=user.user_id, role=user.role
+                    )
+        except Exception:
+            logger.warning("presence refresh failed", exc_info=True)
+        # A dropped broadcast at the tail has no later entry to reveal it: compare with the
+        # database, one query per kind of room.
+        by_kind: dict[Any, list[LiveConsumer]] = defaultdict(list)
+        for member in alive:
+            if member.tail_reader() is not None:
+                by_kind[member.tail_reader()].append(member)
+        for reader, sockets in by_kind.items():
+            last = await in_db_thread(reader)({m.room_id() for m in sockets})
+            for member in sockets:
+                member.check_tail(last.get(member.room_id(), 0))
+
+
+_heartbeats: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heartbeat] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def heartbeat() -> Heartbeat:
+    """This event loop's heartbeat."""
+    loop = asyncio.get_running_loop()
+    beat = _heartbeats.get(loop)
+    if beat is None:
+        beat = _heartbeats[loop] = Heartbeat()
+    return beat
