@@ -604,43 +604,32 @@ class OrderRoomConsumer(RoomConsumer):
         return realtime.order_group(self.order_id)
 
     def load_room(self) -> dict[str, Any]:
-        from orders.selectors import is_admin, order_get_for_user
+        from orders.selectors import order_room_state
 
         self.order_id = int(self.scope["url_route"]["kwargs"]["order_id"])
-        order = order_get_for_user(order_id=self.order_id, user=self.user, with_state=True)
+        # The order, its snapshot and the unread count in one read (one query on PostgreSQL).
+        self.room_state = order_room_state(order_id=self.order_id, user=self.user)
+        order = self.order = self.room_state.order
         if order.buyer_id == self.user.pk:
             role = "buyer"
         elif order.creator_id == self.user.pk:
             role = "creator"
         else:
-            role = "admin" if is_admin(self.user) else "observer"
-        self.order = order
+            role = "admin"
         return {"role": role}
 
     def hello_frame(self) -> dict[str, Any]:
-        from orders.selectors import unread_count
-
-        from .frames import order_snapshot
-
-        # The order as load_room read it a moment ago, in the same trip to the database, with
-        # its payment and dispute state (one query for all of it).
-        order = self.order
-        snapshot = order_snapshot(order, self.user)
-        # That state is a snapshot: later reads on this socket's order ask the database.
-        for name in ("state_is_paid", "state_open_dispute_id"):
-            order.__dict__.pop(name, None)
+        state, self.room_state = self.room_state, None  # type: ignore[assignment]
         return {
             "type": "hello",
             "room": "order",
-            "order_id": order.pk,
+            "order_id": state.order.pk,
             "you": {"user_id": self.user.pk, "role": self.role},
-            "order": snapshot,
-            "status": order.status,
-            "allowed_moves": snapshot["allowed_moves"],
-            "last_seq": order.last_seq,
-            "unread": unread_count(order=order, user_id=self.user.pk)
-            if self.role in ("buyer", "creator")
-            else 0,
+            "order": state.snapshot,
+            "status": state.order.status,
+            "allowed_moves": state.snapshot["allowed_moves"],
+            "last_seq": state.order.last_seq,
+            "unread": state.unread,
         }
 
     def timeline_frames(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import (
     Avg,
     Count,
@@ -18,6 +22,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from rest_framework import serializers
 
 from echo_site.errors import ErrorCode, ServiceError
 
@@ -201,3 +206,134 @@ def review_average_for_creator(*, creator_id: int) -> dict[str, Any]:
         else float(Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
     )
     return {"user_id": creator_id, "average": rounded, "count": stats["count"]}
+
+
+# --- The live room's hello ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderRoomState:
+    """What a socket needs to open an order's room: the order (ids and status, for the writes
+    the socket makes), the snapshot every client renders (the REST order payload, with this
+    user's allowed moves) and the user's unread count."""
+
+    order: Order
+    snapshot: dict[str, Any]
+    unread: int
+
+
+def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
+    """The order room's opening state; 404 if unknown, 403 for anyone but its parties and admins.
+
+    On PostgreSQL one prepared statement reads all of it: connecting is what a client does
+    most often after sending, and the ORM's query compilation for the order, its payment and
+    dispute state and the unread count was most of a connect's CPU (docs/benchmarks.md).
+    tests/orders/test_order_room_state.py keeps it equal to the general path below.
+    """
+    if connection.vendor == "postgresql":
+        row = _order_room_row(order_id=order_id, user_id=user.pk)
+        if row is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order_id} does not exist.")
+        order = Order(
+            id=row[0],
+            buyer_id=row[1],
+            creator_id=row[2],
+            item_id=row[3],
+            final_price=row[5],
+            status=row[6],
+            last_seq=row[7],
+            created_at=row[8],
+            updated_at=row[9],
+            completed_at=row[10],
+        )
+        if not (order.is_party(user.pk) or is_admin(user)):
+            raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
+        return OrderRoomState(
+            order=order,
+            snapshot=_order_snapshot(
+                order, item_title=row[4], paid=row[11], dispute=row[12], user=user
+            ),
+            unread=int(row[13]) if order.is_party(user.pk) else 0,
+        )
+    from .serializers import OrderSerializer
+
+    order = order_get_for_user(order_id=order_id, user=user, with_state=True)
+    snapshot = dict(OrderSerializer(order, context={"request": SimpleNamespace(user=user)}).data)
+    for name in ("state_is_paid", "state_open_dispute_id"):  # a snapshot, not for later reads
+        order.__dict__.pop(name, None)
+    unread = unread_count(order=order, user_id=user.pk) if order.is_party(user.pk) else 0
+    return OrderRoomState(order=order, snapshot=snapshot, unread=unread)
+
+
+_DATETIME = serializers.DateTimeField()
+_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+def _order_snapshot(
+    order: Order, *, item_title: str, paid: bool, dispute: int | None, user: Any
+) -> dict[str, Any]:
+    """What OrderSerializer renders for `user`, built directly."""
+    from .payments.selectors import payments_simulated
+    from .state import allowed_moves
+
+    def when(value: Any) -> str | None:
+        return None if value is None else _DATETIME.to_representation(value)
+
+    return {
+        "id": order.pk,
+        "buyer_id": order.buyer_id,
+        "creator_id": order.creator_id,
+        "item_id": order.item_id,
+        "item_title": item_title,
+        "final_price": _PRICE.to_representation(order.final_price),
+        "status": order.status,
+        "last_seq": order.last_seq,
+        "created_at": when(order.created_at),
+        "updated_at": when(order.updated_at),
+        "completed_at": when(order.completed_at),
+        "allowed_moves": allowed_moves(
+            order=order,
+            user_id=user.pk,
+            is_admin=is_admin(user),
+            paid=bool(paid),
+            disputed=dispute is not None,
+        ),
+        "is_paid": bool(paid),
+        "payments_simulated": payments_simulated(),
+        "open_dispute_id": dispute,
+    }
+
+
+def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:
+    from disputes.models import OPEN_STATUSES, Dispute
+
+    from .payments.models import PAID_STATUSES, Payment
+
+    global _ORDER_ROOM_SQL
+    if _ORDER_ROOM_SQL is None:
+
+        def listed(values: Any) -> str:
+            return ", ".join(f"'{value}'" for value in sorted(values))  # our own constants
+
+        _ORDER_ROOM_SQL = f"""
+SELECT o.id, o.buyer_id, o.creator_id, o.item_id, i.title, o.final_price, o.status, o.last_seq,
+    o.created_at, o.updated_at, o.completed_at,
+    EXISTS (SELECT 1 FROM {Payment._meta.db_table} p
+            WHERE p.order_id = o.id AND p.status IN ({listed(PAID_STATUSES)})),
+    (SELECT d.id FROM {Dispute._meta.db_table} d
+     WHERE d.order_id = o.id AND d.status IN ({listed(OPEN_STATUSES)}) ORDER BY d.id LIMIT 1),
+    (SELECT count(*) FROM {Message._meta.db_table} m
+     WHERE m.order_id = o.id AND m.sender_id <> %(user)s::bigint
+       AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
+                             WHERE r.order_id = o.id AND r.user_id = %(user)s::bigint), 0))
+FROM {Order._meta.db_table} o JOIN {Item._meta.db_table} i ON i.id = o.item_id
+WHERE o.id = %(order)s::bigint
+"""  # noqa: S608 - our own table names and constants; every value is a parameter
+    connection.close_if_health_check_failed()  # as Django's own cursor() does
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_ORDER_ROOM_SQL, {"order": order_id, "user": user_id}, prepare=True)
+        return cursor.fetchone()
+
+
+_ORDER_ROOM_SQL: str | None = None
