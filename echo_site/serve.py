@@ -1,6 +1,12 @@
 """`python -m echo_site.serve [daphne options] echo_site.asgi:application` — daphne, as in the
-Procfile, with one change: a frame over the size limit is answered with a close frame carrying
-1009 (message too big), where autobahn's default drops the TCP connection (the client sees 1006).
+Procfile, with two changes:
+- a frame over the size limit is answered with a close frame carrying 1009 (message too big),
+  where autobahn's default drops the TCP connection (the client sees 1006);
+- autobahn's debug-log arguments are no longer built when nobody logs them: it evaluates
+  `hltype(...)`/`hlval(...)` (terminal colours through click, when click is installed) for every
+  chunk received and every frame sent, and `pformat` of its settings on every connect, before
+  the logger drops the debug line. That was several percent of the event loop under load
+  (docs/benchmarks.md). With autobahn's debug logging on, nothing changes.
 """
 
 from __future__ import annotations
@@ -17,8 +23,27 @@ class ClosingWebSocketFactory(daphne_server.WebSocketFactory):  # type: ignore[m
         super().setProtocolOptions(**options)
 
 
+def _plain(value: Any, *args: Any, **kwargs: Any) -> str:
+    return ""
+
+
+def skip_unlogged_debug_formatting() -> None:
+    import txaio
+    from autobahn.twisted import websocket as twisted_websocket
+    from autobahn.websocket import protocol
+
+    level = txaio.get_global_log_level()  # type: ignore[attr-defined]
+    if level in ("debug", "trace"):  # autobahn logs through txaio
+        return
+    for module in (twisted_websocket, protocol):
+        module.hltype = _plain  # type: ignore[assignment,attr-defined,unused-ignore]
+        module.hlval = _plain  # type: ignore[assignment,attr-defined,unused-ignore]
+    protocol.pformat = _plain  # type: ignore[assignment,attr-defined,unused-ignore]
+
+
 def main() -> None:
     daphne_server.WebSocketFactory = ClosingWebSocketFactory
+    skip_unlogged_debug_formatting()
     CommandLineInterface.entrypoint()
 
 
