@@ -318,15 +318,13 @@ def message_post(
                     order=order, sender=sender, content=content, client_id=client_id, at=sent_at
                 )
                 if stored is not None:
+                    # Positional, as Django builds rows it reads (the fast path of __init__),
+                    # with the order and sender we already hold as its related objects.
                     message = Message(
-                        pk=stored[0],
-                        order=order,
-                        seq=stored[1],
-                        sender=sender,
-                        content=content,
-                        client_id=client_id,
-                        sent_at=sent_at,
+                        stored[0], order.pk, stored[1], sender.pk, content, client_id, sent_at
                     )
+                    message._state.adding = False
+                    message._state.fields_cache.update(order=order, sender=sender)
                     live.message_posted(order=order, message=message)
                     order.last_seq = message.seq
                     return message, True

@@ -18,3 +18,17 @@ def test_the_live_message_payload_is_the_rest_payload(order, buyer, client_id):
     message.refresh_from_db()
     assert message_data(message) == dict(MessageSerializer(message).data)
     assert list(message_data(message)) == list(MessageSerializer(message).data)
+
+
+@pytest.mark.django_db
+def test_message_post_returns_the_stored_row(order, buyer, django_assert_num_queries):
+    message, created = services.message_post(order=order, sender=buyer, content="as stored")
+    assert created
+    with django_assert_num_queries(0):  # its order and sender come with it
+        returned = message_data(message)
+        assert (message.order, message.sender) == (order, buyer)
+    from orders.models import Message
+
+    stored = Message.objects.get(pk=message.pk)
+    assert returned == message_data(stored)
+    assert not message._state.adding
