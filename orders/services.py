@@ -318,12 +318,13 @@ def message_post(
                     order=order, sender=sender, content=content, client_id=client_id, at=sent_at
                 )
                 if stored is not None:
-                    # Positional, as Django builds rows it reads (the fast path of __init__),
+                    # As Django builds a row it has read (the fast path of Model.__init__),
                     # with the order and sender we already hold as its related objects.
-                    message = Message(
-                        stored[0], order.pk, stored[1], sender.pk, content, client_id, sent_at
+                    message = Message.from_db(
+                        connection.alias,
+                        _MESSAGE_FIELDS,
+                        (stored[0], order.pk, stored[1], sender.pk, content, client_id, sent_at),
                     )
-                    message._state.adding = False
                     message._state.fields_cache.update(order=order, sender=sender)
                     live.message_posted(order=order, message=message)
                     order.last_seq = message.seq
@@ -338,6 +339,7 @@ def message_post(
     return _message_post_general(order=order, sender=sender, content=content, client_id=client_id)
 
 
+_MESSAGE_FIELDS = ["id", "order_id", "seq", "sender_id", "content", "client_id", "sent_at"]
 _ORDER_TABLE = Order._meta.db_table
 _MESSAGE_TABLE = Message._meta.db_table
 _READ_MARK_TABLE = ReadMark._meta.db_table
