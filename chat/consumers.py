@@ -21,6 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from echo_site import realtime
+from echo_site.channel_layer import queued_for
 from echo_site.errors import ErrorCode, ServiceError
 
 from . import presence
@@ -42,6 +43,8 @@ REPLAY_BATCH = 500
 # short wait turned every late broadcast into one database read per receiver, which added load
 # exactly when there was none to spare (docs/benchmarks.md).
 GAP_WAIT_SECONDS = 0.5
+# How long a gap may wait behind a backlog of this socket's own queued entries.
+GAP_BACKLOG_MAX_SECONDS = 30.0
 # The heartbeat's tail check: an entry committed but not yet delivered is usually on its way;
 # the database fills it only if it is still missing this much later.
 TAIL_GRACE_SECONDS = 1.0
@@ -417,7 +420,17 @@ class RoomConsumer(LiveConsumer):
             self.gap_task = asyncio.create_task(self.fill_gap_later())
 
     async def fill_gap_later(self) -> None:
-        await asyncio.sleep(GAP_WAIT_SECONDS)
+        waited = 0.0
+        while True:
+            await asyncio.sleep(GAP_WAIT_SECONDS)
+            waited += GAP_WAIT_SECONDS
+            # Entries still queued for this socket in this process may hold the missing one:
+            # that is a backlog (a burst), not a loss, and reading the database for it would
+            # only deepen the backlog.
+            if waited >= GAP_BACKLOG_MAX_SECONDS or not queued_for(
+                self.channel_layer, self.channel_name
+            ):
+                break
         async with self.seq_lock:
             self.gap_task = None
             if self.held and not self.closed:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework import serializers
+
 from echo_site.realtime import (
     admin_disputes_group,
     broadcast_on_commit,
@@ -22,10 +24,24 @@ def dispute_data(dispute: Dispute) -> dict[str, Any]:
     return dict(DisputeSerializer(dispute).data)
 
 
-def message_data(message: DisputeMessage) -> dict[str, Any]:
-    from .serializers import DisputeMessageSerializer
+_DATETIME = serializers.DateTimeField()
 
-    return dict(DisputeMessageSerializer(message).data)
+
+def message_data(message: DisputeMessage) -> dict[str, Any]:
+    """What DisputeMessageSerializer renders, built directly: it runs for every message sent and
+    every one replayed, and DRF builds a ModelSerializer's fields anew on each instance
+    (docs/benchmarks.md). tests/bench/test_message_payload.py keeps the two identical."""
+    return {
+        "id": message.pk,
+        "dispute_id": message.dispute_id,
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "sender_username": message.sender.username,
+        "content": message.content,
+        "sent_at": _DATETIME.to_representation(message.sent_at),
+        "from_admin": message.from_admin,
+        "client_id": message.client_id,
+    }
 
 
 def _everyone(dispute: Dispute) -> list[str]:

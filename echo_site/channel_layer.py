@@ -112,3 +112,15 @@ class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
             self._layers[loop] = layer
             _wrap_close(self, loop)
             return layer
+
+
+def queued_for(layer: Any, channel: str) -> int:
+    """How many messages wait in this process for `channel` to be received (0 if the layer
+    cannot tell). Channels' in-memory layer and channels-redis's pub/sub layer both keep one
+    asyncio.Queue per channel of the process."""
+    try:
+        loop_layer = layer._get_layer() if hasattr(layer, "_get_layer") else layer
+        queue = loop_layer.channels.get(channel)
+        return int(queue.qsize()) if queue is not None else 0
+    except Exception:  # noqa: BLE001 - another layer: assume nothing is queued
+        return 0

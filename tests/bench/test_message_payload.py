@@ -32,3 +32,26 @@ def test_message_post_returns_the_stored_row(order, buyer, django_assert_num_que
     stored = Message.objects.get(pk=message.pk)
     assert returned == message_data(stored)
     assert not message._state.adding
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("client_id", [None, "d-1"])
+def test_the_live_dispute_message_payload_is_the_rest_payload(
+    make_order, buyer, admin_user, client_id
+):
+    from disputes import services as dispute_services
+    from disputes.live import message_data as dispute_message_data
+    from disputes.serializers import DisputeMessageSerializer
+
+    order = make_order("IN_PROGRESS")
+    dispute = dispute_services.dispute_open(
+        order=order, opened_by=buyer, reason="The delivery never arrived."
+    )
+    for sender in (buyer, admin_user):
+        message, _ = dispute_services.dispute_message_post(
+            dispute=dispute, sender=sender, content="Hello ünïcode", client_id=client_id
+        )
+        message.refresh_from_db()
+        rendered = dict(DisputeMessageSerializer(message).data)
+        assert dispute_message_data(message) == rendered
+        assert list(dispute_message_data(message)) == list(rendered)

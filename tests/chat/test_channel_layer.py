@@ -103,3 +103,24 @@ async def test_group_send_all_reaches_every_group_once():
     for channel in channels:
         assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 7
     await layer.flush()
+
+
+async def test_queued_for_counts_what_waits_for_a_channel_in_this_process():
+    from echo_site.channel_layer import queued_for
+
+    layer = fresh_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    await asyncio.sleep(0.1)
+    assert queued_for(layer, channel) == 0
+    for n in range(3):
+        await layer.group_send("room", {"type": "x", "n": n})
+    for _ in range(50):
+        if queued_for(layer, channel) == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert queued_for(layer, channel) == 3
+    await layer.receive(channel)
+    assert queued_for(layer, channel) == 2
+    assert queued_for(object(), channel) == 0  # a layer that cannot tell
+    await layer.flush()
