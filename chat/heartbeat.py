@@ -1,6 +1,6 @@
 """One heartbeat per process for all of its sockets, instead of a task per socket.
 
-Every LIVE_HEARTBEAT_SECONDS one task per event loop:
+Every LIVE_HEARTBEAT_SECONDS one task per event loop (in SLICES steps spread over the interval):
 - re-checks every socket's credential in one database call (deactivated users, ended sessions;
   an expiring JWT closes its socket on a timer of its own, see LiveConsumer.connect);
 - refreshes every socket's presence entries in one Redis round trip, and sweeps each room that
@@ -32,23 +32,33 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# The sockets are beaten in this many slices spread over the interval, so that a process with
+# thousands of sockets does not stall its event loop for one long beat every interval (a latency
+# spike for every message in flight at that moment).
+SLICES = 10
+
+
 class Heartbeat:
     def __init__(self) -> None:
-        self.members: set[LiveConsumer] = set()
+        self.members: dict[LiveConsumer, int] = {}  # socket -> its slice
+        self.joined = 0
         self.task: asyncio.Task[None] | None = None
 
     def join(self, consumer: LiveConsumer) -> None:
-        self.members.add(consumer)
+        self.members[consumer] = self.joined % SLICES
+        self.joined += 1
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.run())
 
     def leave(self, consumer: LiveConsumer) -> None:
-        self.members.discard(consumer)
+        self.members.pop(consumer, None)
 
     async def run(self) -> None:
+        turn = 0
         while self.members:
-            await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS)
-            members = [m for m in self.members if not m.closed]
+            await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS / SLICES)
+            members = [m for m, part in self.members.items() if part == turn and not m.closed]
+            turn = (turn + 1) % SLICES
             if not members:
                 continue
             try:

@@ -58,3 +58,33 @@ async def test_a_stale_entry_is_announced_once_however_many_sockets_share_the_ro
         ]
         assert later == []
         await socket.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_sockets_are_beaten_in_slices_each_once_per_interval(settings):
+    import asyncio
+
+    from chat import heartbeat as heartbeat_module
+
+    class Socket:
+        def __init__(self, n: int) -> None:
+            self.n = n
+            self.closed = False
+
+    settings.LIVE_HEARTBEAT_SECONDS = 0.5
+    beats: list[list[int]] = []
+
+    class Recording(heartbeat_module.Heartbeat):
+        async def beat(self, members):  # type: ignore[override]
+            beats.append([m.n for m in members])
+
+    beat = Recording()
+    members = [Socket(n) for n in range(25)]
+    for member in members:
+        beat.join(member)  # type: ignore[arg-type]
+    await asyncio.sleep(0.5 * 1.05)  # one interval
+    for member in members:
+        beat.leave(member)  # type: ignore[arg-type]
+    beaten = sorted(n for batch in beats for n in batch)
+    assert beaten == list(range(25))  # every socket once
+    assert max(len(batch) for batch in beats) <= -(-25 // heartbeat_module.SLICES)
