@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from orders.live import event_data, message_data
+from orders.live import event_data
 from orders.models import Message, Order, OrderEvent, ReadMark
-from orders.selectors import timeline_after
+from orders.selectors import timeline_payloads_after
 from orders.serializers import OrderSerializer
 from orders.state import allowed_moves
 
@@ -38,21 +38,21 @@ def order_status_frame(order: dict[str, Any], event: dict[str, Any], user: Any) 
 def order_timeline_frames(
     *, order_id: int, user: Any, after: int, limit: int
 ) -> list[tuple[int, dict[str, Any]]]:
-    rows = timeline_after(order_id=order_id, after=after, limit=limit)
-    if not rows:
-        return []
-    order = Order.objects.select_related("item").get(pk=order_id)
+    entries = timeline_payloads_after(order_id=order_id, after=after, limit=limit)
+    event_ids = [entry.event_id for entry in entries if entry.event_id is not None]
+    events: dict[int, OrderEvent] = {}
     snapshot: dict[str, Any] | None = None
+    if event_ids:  # moves are few: read them and the order as the REST API renders them
+        events = OrderEvent.objects.select_related("actor").in_bulk(event_ids)
+        order = Order.objects.select_related("item").get(pk=order_id)
+        snapshot = order_snapshot(order, user)
     frames: list[tuple[int, dict[str, Any]]] = []
-    for row in rows:
-        if isinstance(row, Message):
-            frames.append((row.seq, {"type": "message.new", "message": message_data(row)}))
-        elif isinstance(row, OrderEvent):
-            if snapshot is None:
-                snapshot = order_snapshot(order, user)
-            frames.append(
-                (row.seq, {"type": "order.status", "order": snapshot, "event": event_data(row)})
-            )
+    for entry in entries:
+        if entry.message is not None:
+            frames.append((entry.seq, {"type": "message.new", "message": entry.message}))
+        elif entry.event_id is not None:
+            event = event_data(events[entry.event_id])
+            frames.append((entry.seq, {"type": "order.status", "order": snapshot, "event": event}))
     return frames
 
 

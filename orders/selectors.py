@@ -337,3 +337,87 @@ WHERE o.id = %(order)s::bigint
 
 
 _ORDER_ROOM_SQL: str | None = None
+
+
+# --- The live room's replay --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One timeline entry for a replay: a message's live payload, or an event's id."""
+
+    seq: int
+    message: dict[str, Any] | None = None
+    event_id: int | None = None
+
+
+def timeline_payloads_after(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
+    """The timeline after `after` for a live replay, oldest first, at most `limit` entries.
+
+    On PostgreSQL one prepared statement returns the messages as their live payloads (what
+    orders.live.message_data renders, the time formatted by PostgreSQL) and the events' ids: a
+    resume storm replays thousands of messages, and building a Message and its sender's User per
+    row, then the payload, was most of it (docs/benchmarks.md).
+    tests/chat/test_replay_payloads.py keeps it equal to the ORM path below.
+    """
+    if connection.vendor != "postgresql":
+        return _timeline_payloads_orm(order_id=order_id, after=after, limit=limit)
+    global _TIMELINE_SQL
+    if _TIMELINE_SQL is None:
+        from django.contrib.auth import get_user_model
+
+        _TIMELINE_SQL = f"""
+SELECT m.seq, m.id, m.sender_id, u.username, m.content,
+    to_char(m.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), m.client_id, false
+FROM {Message._meta.db_table} m JOIN {get_user_model()._meta.db_table} u ON u.id = m.sender_id
+WHERE m.order_id = %(order)s::bigint AND m.seq > %(after)s::bigint
+UNION ALL
+SELECT e.seq, e.id, NULL, NULL, NULL, NULL, NULL, true
+FROM {OrderEvent._meta.db_table} e
+WHERE e.order_id = %(order)s::bigint AND e.seq > %(after)s::bigint
+ORDER BY 1 LIMIT %(limit)s::bigint
+"""  # noqa: S608 - our own table names; every value is a parameter
+    connection.close_if_health_check_failed()  # as Django's own cursor() does
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            _TIMELINE_SQL, {"order": order_id, "after": after, "limit": limit}, prepare=True
+        )
+        rows = cursor.fetchall()
+    entries = []
+    for seq, pk, sender_id, username, content, sent_at, client_id, is_event in rows:
+        if is_event:
+            entries.append(TimelineEntry(seq=seq, event_id=pk))
+            continue
+        # DRF's ISO 8601 in UTC: microseconds only when there are any, then "Z".
+        when = sent_at[:-7] if sent_at.endswith(".000000") else sent_at
+        entries.append(
+            TimelineEntry(
+                seq=seq,
+                message={
+                    "id": pk,
+                    "order_id": order_id,
+                    "seq": seq,
+                    "sender_id": sender_id,
+                    "sender_username": username,
+                    "content": content,
+                    "sent_at": when + "Z",
+                    "client_id": client_id,
+                },
+            )
+        )
+    return entries
+
+
+_TIMELINE_SQL: str | None = None
+
+
+def _timeline_payloads_orm(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
+    from .live import message_data
+
+    return [
+        TimelineEntry(seq=row.seq, message=message_data(row))
+        if isinstance(row, Message)
+        else TimelineEntry(seq=row.seq, event_id=row.pk)
+        for row in timeline_after(order_id=order_id, after=after, limit=limit)
+    ]
