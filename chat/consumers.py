@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from typing import Any
 
 import orjson
@@ -89,8 +88,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user = self.scope.get("user")
         self.credential = self.scope.get("credential")
         self.tasks: list[asyncio.Task[Any]] = []
-        self.message_times: deque[float] = deque()
-        self.frame_times: deque[float] = deque()
+        # Send times inside the rate window; lists, not deques: an empty deque is a 64-slot
+        # block (~0.7 KB) per socket, and a window holds a few dozen entries at most.
+        self.message_times: list[float] = []
+        self.frame_times: list[float] = []
         self.closed = False
         await self.accept()
         if self.credential is None or not getattr(self.user, "is_authenticated", False):
@@ -200,10 +201,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, code: str, message: str, ref: Any = None) -> None:
         await self.send_json({"type": "error", "code": str(code), "message": message, "ref": ref})
 
-    def within_rate(self, times: deque[float], limit: int) -> bool:
+    def within_rate(self, times: list[float], limit: int) -> bool:
         now = time.monotonic()
-        while times and times[0] <= now - settings.LIVE_RATE_WINDOW_SECONDS:
-            times.popleft()
+        start = now - settings.LIVE_RATE_WINDOW_SECONDS
+        expired = 0
+        while expired < len(times) and times[expired] <= start:
+            expired += 1
+        if expired:
+            del times[:expired]
         if len(times) >= limit:
             return False
         times.append(now)

@@ -85,3 +85,19 @@ async def test_more_than_20_messages_in_10_seconds_is_rate_limited(buyer, order)
     assert [(e["code"], e["ref"]) for e in errors] == [("rate_limited", "c20")]
     assert await database_sync_to_async(Message.objects.filter(order=order).count)() == 20
     await comm.disconnect()
+
+
+async def test_the_rate_window_slides_and_stays_bounded(monkeypatch, settings):
+    from chat import consumers
+
+    settings.LIVE_RATE_WINDOW_SECONDS = 10.0
+    clock = [1000.0]
+    monkeypatch.setattr(consumers.time, "monotonic", lambda: clock[0])
+    consumer = consumers.LiveConsumer()
+    times: list[float] = []
+    assert [consumer.within_rate(times, 3) for _ in range(4)] == [True, True, True, False]
+    clock[0] += 5
+    assert consumer.within_rate(times, 3) is False  # the first three are still in the window
+    clock[0] += 5.01
+    assert consumer.within_rate(times, 3) is True  # they have left it
+    assert len(times) == 1
