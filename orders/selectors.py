@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 from typing import Any
 
-import psycopg
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import (
@@ -25,6 +24,7 @@ from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
 from echo_site.errors import ErrorCode, ServiceError
+from echo_site.prepared import fetch_prepared, sql_constants
 
 from .models import Item, Message, Order, OrderEvent, ReadMark, Review
 
@@ -311,17 +311,14 @@ def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:
 
     global _ORDER_ROOM_SQL
     if _ORDER_ROOM_SQL is None:
-
-        def listed(values: Any) -> str:
-            return ", ".join(f"'{value}'" for value in sorted(values))  # our own constants
-
         _ORDER_ROOM_SQL = f"""
 SELECT o.id, o.buyer_id, o.creator_id, o.item_id, i.title, o.final_price, o.status, o.last_seq,
     o.created_at, o.updated_at, o.completed_at,
     EXISTS (SELECT 1 FROM {Payment._meta.db_table} p
-            WHERE p.order_id = o.id AND p.status IN ({listed(PAID_STATUSES)})),
+            WHERE p.order_id = o.id AND p.status IN ({sql_constants(PAID_STATUSES)})),
     (SELECT d.id FROM {Dispute._meta.db_table} d
-     WHERE d.order_id = o.id AND d.status IN ({listed(OPEN_STATUSES)}) ORDER BY d.id LIMIT 1),
+     WHERE d.order_id = o.id AND d.status IN ({sql_constants(OPEN_STATUSES)})
+     ORDER BY d.id LIMIT 1),
     (SELECT count(*) FROM {Message._meta.db_table} m
      WHERE m.order_id = o.id AND m.sender_id <> %(user)s::bigint
        AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
@@ -329,11 +326,8 @@ SELECT o.id, o.buyer_id, o.creator_id, o.item_id, i.title, o.final_price, o.stat
 FROM {Order._meta.db_table} o JOIN {Item._meta.db_table} i ON i.id = o.item_id
 WHERE o.id = %(order)s::bigint
 """  # noqa: S608 - our own table names and constants; every value is a parameter
-    connection.close_if_health_check_failed()  # as Django's own cursor() does
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_ORDER_ROOM_SQL, {"order": order_id, "user": user_id}, prepare=True)
-        return cursor.fetchone()
+    rows = fetch_prepared(_ORDER_ROOM_SQL, {"order": order_id, "user": user_id})
+    return rows[0] if rows else None
 
 
 _ORDER_ROOM_SQL: str | None = None
@@ -377,13 +371,7 @@ FROM {OrderEvent._meta.db_table} e
 WHERE e.order_id = %(order)s::bigint AND e.seq > %(after)s::bigint
 ORDER BY 1 LIMIT %(limit)s::bigint
 """  # noqa: S608 - our own table names; every value is a parameter
-    connection.close_if_health_check_failed()  # as Django's own cursor() does
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            _TIMELINE_SQL, {"order": order_id, "after": after, "limit": limit}, prepare=True
-        )
-        rows = cursor.fetchall()
+    rows = fetch_prepared(_TIMELINE_SQL, {"order": order_id, "after": after, "limit": limit})
     entries = []
     for seq, pk, sender_id, username, content, sent_at, client_id, is_event in rows:
         if is_event:

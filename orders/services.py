@@ -10,7 +10,6 @@ from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -19,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
+from echo_site.prepared import fetch_prepared, sql_constants
 
 from . import live
 from .models import (
@@ -343,7 +343,7 @@ _MESSAGE_FIELDS = ["id", "order_id", "seq", "sender_id", "content", "client_id",
 _ORDER_TABLE = Order._meta.db_table
 _MESSAGE_TABLE = Message._meta.db_table
 _READ_MARK_TABLE = ReadMark._meta.db_table
-_ACTIVE_LIST = ", ".join(f"'{status}'" for status in sorted(ACTIVE_STATUSES))  # our constants
+_ACTIVE_LIST = sql_constants(ACTIVE_STATUSES)
 _MESSAGE_INSERT_SQL = f"""
 WITH bumped AS (
     UPDATE {_ORDER_TABLE} SET last_seq = last_seq + 1
@@ -371,27 +371,20 @@ def _message_insert_one_statement(
     """(message id, seq), or None if the order is not open for messages. One statement is one
     transaction: the UPDATE takes the order's row lock (concurrent writers on the order queue
     there) and a unique violation (a retried client_id) undoes the seq bump with the rest.
-
-    A server-side prepared statement: Django's psycopg cursors bind parameters client-side
-    (the query text is re-parsed, every value quoted, and PostgreSQL plans the CTE again on
-    every call). Prepared once per connection, each call sends only the values. Errors pass
-    through Django's wrapper, so a retried client_id is Django's IntegrityError as usual.
+    A server-side prepared statement (echo_site/prepared.py); a retried client_id is Django's
+    IntegrityError as usual.
     """
-    connection.close_if_health_check_failed()  # as Django's own cursor() does
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            _MESSAGE_INSERT_SQL,
-            {
-                "order": order.pk,
-                "sender": sender.pk,
-                "content": content,
-                "client_id": client_id,
-                "at": at,
-            },
-            prepare=True,
-        )
-        row = cursor.fetchone()
+    rows = fetch_prepared(
+        _MESSAGE_INSERT_SQL,
+        {
+            "order": order.pk,
+            "sender": sender.pk,
+            "content": content,
+            "client_id": client_id,
+            "at": at,
+        },
+    )
+    row = rows[0] if rows else None
     return (int(row[0]), int(row[1])) if row is not None else None
 
 
