@@ -12,20 +12,23 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from typing import Any
 
 import orjson
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from echo_site import realtime
-from echo_site.channel_layer import queued_for
 from echo_site.errors import ErrorCode, ServiceError
 
 from . import presence
 from .auth import Credential, seconds_until_expiry
 from .db import in_db_thread
+from .fanout import Fanout, fanout
 from .heartbeat import heartbeat
 
 logger = logging.getLogger(__name__)
@@ -63,6 +66,79 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     user: Any
     credential: Credential | None
+    fanout: Fanout
+    # Layer events that arrived while this socket was busy, and the task that hands them over.
+    inbox: deque[dict[str, Any]] | None = None
+    drainer: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' AsyncConsumer.__call__ without a layer channel for each socket.
+
+        Events from the layer reach this socket through the process's fan-out
+        (chat/fanout.py, `fanout_receive`); frames from the client are read in a plain loop.
+        As in Channels, one thing is dispatched at a time: a frame or an event waits until the
+        one before it is handled (`dispatching`).
+        """
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.fanout = fanout(self.channel_layer)
+        # The socket's name in presence entries and in the "from" of its own typing events.
+        self.channel_name = self.fanout.socket_id()
+        self.base_send = send
+        self.dispatching = asyncio.Lock()
+        self.joined_groups: list[str] = []
+        try:
+            while True:
+                message = await receive()
+                async with self.dispatching:
+                    await self.dispatch(message)
+        except StopConsumer:
+            pass
+        finally:
+            for group in self.joined_groups:  # cancelled before disconnect() ran
+                asyncio.get_running_loop().create_task(self.fanout.leave(group, self))
+
+    async def join_group(self, group: str) -> None:
+        await self.fanout.join(group, self)
+        self.joined_groups.append(group)
+
+    async def leave_group(self, group: str) -> None:
+        if group in self.joined_groups:
+            self.joined_groups.remove(group)
+        await self.fanout.leave(group, self)
+
+    async def fanout_receive(self, message: dict[str, Any]) -> None:
+        """An event for one of this socket's groups: handled now if the socket is free, else
+        queued behind what it is doing, in order, without holding up the process's reader."""
+        if self.inbox or self.dispatching.locked() or self.busy_with_timeline():
+            if self.inbox is None:
+                self.inbox = deque()
+            self.inbox.append(message)
+            if self.drainer is None:
+                self.drainer = asyncio.get_running_loop().create_task(self.drain_inbox())
+            return
+        async with self.dispatching:
+            await self.dispatch(message)
+
+    async def drain_inbox(self) -> None:
+        try:
+            async with self.dispatching:
+                while self.inbox:
+                    message = self.inbox.popleft()
+                    try:
+                        await self.dispatch(message)
+                    except Exception:
+                        logger.exception("live event failed on %s", self.channel_name)
+        finally:
+            self.drainer = None
+
+    def busy_with_timeline(self) -> bool:
+        """True while a timeline event would have to wait (RoomConsumer: its seq lock)."""
+        return False
+
+    def backlog(self) -> int:
+        """Events that have reached this process and not yet this socket."""
+        return len(self.inbox or ()) + self.fanout.backlog()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its `aclose_old_connections()` before every message.
@@ -100,7 +176,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not await self.count_socket():
             await self.close_with(CLOSE_TOO_MANY_SOCKETS)
             return
-        await self.channel_layer.group_add(realtime.sockets_group(self.user.pk), self.channel_name)
+        await self.join_group(realtime.sockets_group(self.user.pk))
         if not await self.open():
             return
         heartbeat().join(self)
@@ -137,12 +213,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.expiry.cancel()
         for task in self.tasks:
             task.cancel()
+        if self.drainer is not None:
+            self.drainer.cancel()
         user = getattr(self, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
             with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(
-                    realtime.sockets_group(user.pk), self.channel_name
-                )
+                await self.leave_group(realtime.sockets_group(user.pk))
             if getattr(self, "socket_counted", False):
                 with contextlib.suppress(Exception):
                     await presence.sockets_close(user_id=user.pk, channel=self.channel_name)
@@ -306,13 +382,13 @@ class RoomConsumer(LiveConsumer):
         # Join before reading the snapshot: whatever commits after the read reaches us live.
         # Joining before the authorization costs a refused socket nothing: it is closed before
         # any event is dispatched to it, and it leaves the group below.
-        await self.channel_layer.group_add(self.room, self.channel_name)
+        await self.join_group(self.room)
         try:
             # One trip to the database thread: authorize, then read the snapshot.
             hello = await in_db_thread(self.authorize_and_hello)()
         except ServiceError as exc:
             with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(self.room, self.channel_name)
+                await self.leave_group(self.room)
             code = {
                 ErrorCode.NOT_FOUND: CLOSE_NOT_FOUND,
                 ErrorCode.NOT_A_PARTY: CLOSE_FORBIDDEN,
@@ -332,6 +408,10 @@ class RoomConsumer(LiveConsumer):
             await self.sync(after)
         return True
 
+    def busy_with_timeline(self) -> bool:
+        lock = getattr(self, "seq_lock", None)
+        return lock is not None and lock.locked()
+
     def authorize_and_hello(self) -> dict[str, Any]:
         self.role = self.load_room()["role"]
         return self.hello_frame()
@@ -342,7 +422,7 @@ class RoomConsumer(LiveConsumer):
         if not getattr(self, "joined", False):
             return
         with contextlib.suppress(Exception):
-            await self.channel_layer.group_discard(self.room, self.channel_name)
+            await self.leave_group(self.room)
         if self.typing_task is not None:
             self.typing_task.cancel()
             with contextlib.suppress(Exception):
@@ -432,9 +512,7 @@ class RoomConsumer(LiveConsumer):
             # Entries still queued for this socket in this process may hold the missing one:
             # that is a backlog (a burst), not a loss, and reading the database for it would
             # only deepen the backlog.
-            if waited >= GAP_BACKLOG_MAX_SECONDS or not queued_for(
-                self.channel_layer, self.channel_name
-            ):
+            if waited >= GAP_BACKLOG_MAX_SECONDS or not self.backlog():
                 break
         async with self.seq_lock:
             self.gap_task = None
@@ -696,7 +774,7 @@ class NotificationsConsumer(LiveConsumer):
 
     async def open(self) -> bool:
         self.feed = realtime.user_group(self.user.pk)
-        await self.channel_layer.group_add(self.feed, self.channel_name)
+        await self.join_group(self.feed)
         from .frames import unread_by_order
 
         unread = await in_db_thread(unread_by_order)(self.user)
@@ -708,7 +786,7 @@ class NotificationsConsumer(LiveConsumer):
     async def leave(self) -> None:
         if hasattr(self, "feed"):
             with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(self.feed, self.channel_name)
+                await self.leave_group(self.feed)
 
     async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
         if event in ("order.status", "order.created"):
@@ -809,7 +887,7 @@ class AdminDisputesConsumer(LiveConsumer):
             await self.close_with(CLOSE_FORBIDDEN)
             return False
         self.queue = realtime.admin_disputes_group()
-        await self.channel_layer.group_add(self.queue, self.channel_name)
+        await self.join_group(self.queue)
         from disputes.live import dispute_data
         from disputes.selectors import dispute_list_open
 
@@ -823,7 +901,7 @@ class AdminDisputesConsumer(LiveConsumer):
     async def leave(self) -> None:
         if hasattr(self, "queue"):
             with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(self.queue, self.channel_name)
+                await self.leave_group(self.queue)
 
     async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
         await self.send_json({"type": event, **data})

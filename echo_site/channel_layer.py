@@ -86,12 +86,12 @@ class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
             for shard in self._shards  # type: ignore[has-type]
         ]
 
-    async def group_send_all(self, groups: list[str], message: dict[str, Any]) -> None:
-        """`group_send` to several groups: one serialization, queued together, no task each."""
-        payload = self.channel_layer.serialize(message)
+    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        """`group_send` of each (group, message), queued together, without a task each."""
         waiting = []
-        for group in groups:
+        for group, message in sends:
             channel = self._get_group_channel_name(group)
+            payload = self.channel_layer.serialize(message)
             waiting.append(self._get_shard(channel).enqueue(channel, payload))
         for done in waiting:
             await done
@@ -100,8 +100,8 @@ class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
 class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     """RedisPubSubChannelLayer whose per-loop layers publish in pipelines."""
 
-    async def group_send_all(self, groups: list[str], message: dict[str, Any]) -> None:
-        await self._get_layer().group_send_all(groups, message)
+    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        await self._get_layer().group_send_many(sends)
 
     def _get_layer(self) -> BatchingLoopLayer:
         loop = asyncio.get_running_loop()

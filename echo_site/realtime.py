@@ -158,12 +158,15 @@ async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
         )
         return
     try:
+        # Each copy names its group: a process receives it once and hands it to its sockets
+        # in that group (chat/fanout.py).
+        sends = [(group, {**message, "group": group}) for group in groups]
         async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-            if hasattr(layer, "group_send_all"):  # echo_site/channel_layer.py: one batch
-                await layer.group_send_all(groups, message)
+            if hasattr(layer, "group_send_many"):  # echo_site/channel_layer.py: one batch
+                await layer.group_send_many(sends)
             else:
                 results = await asyncio.gather(
-                    *(layer.group_send(group, message) for group in groups),
+                    *(layer.group_send(group, copy) for group, copy in sends),
                     return_exceptions=True,
                 )
                 failure = next((r for r in results if isinstance(r, BaseException)), None)

@@ -10,7 +10,11 @@ import pytest
 import redis.exceptions
 from django.conf import settings
 
-from echo_site.channel_layer import BatchingPubSubChannelLayer, BatchingShardConnection
+from echo_site.channel_layer import (
+    BatchingPubSubChannelLayer,
+    BatchingShardConnection,
+    queued_for,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
 
@@ -93,20 +97,20 @@ async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
     await layer.flush()
 
 
-async def test_group_send_all_reaches_every_group_once():
+async def test_group_send_many_reaches_every_group_once_with_its_own_message():
     layer = fresh_layer()
     channels = [await layer.new_channel() for _ in range(3)]
     for name, channel in zip(["a", "b", "c"], channels, strict=True):
         await layer.group_add(name, channel)
     await asyncio.sleep(0.1)
-    await layer.group_send_all(["a", "b", "c"], {"type": "x", "n": 7})
-    for channel in channels:
-        assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 7
+    await layer.group_send_many([(name, {"type": "x", "to": name}) for name in ["a", "b", "c"]])
+    for name, channel in zip(["a", "b", "c"], channels, strict=True):
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["to"] == name
+        assert queued_for(layer, channel) == 0  # once
     await layer.flush()
 
 
 async def test_queued_for_counts_what_waits_for_a_channel_in_this_process():
-    from echo_site.channel_layer import queued_for
 
     layer = fresh_layer()
     channel = await layer.new_channel()
