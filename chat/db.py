@@ -65,8 +65,9 @@ def in_db_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 def _pool(loop: asyncio.AbstractEventLoop) -> ThreadPoolExecutor:
     """The loop's default executor, given LIVE_DB_THREADS threads once: a message's statement
-    mostly waits (the round trip, the commit's WAL flush), so the default of 6 threads, not the
-    CPU, capped the rate. The loop shuts its default executor down when it closes."""
+    mostly waits (the round trip, the commit's WAL flush), so a few threads keep several in
+    flight; many more contend with the event loop for the GIL. The loop shuts its default
+    executor down when it closes."""
     pool = _pools.get(loop)
     if pool is None:
         pool = ThreadPoolExecutor(

@@ -70,7 +70,7 @@ def eager_tcp_writes() -> None:
         elif sent < len(data):
             buffered_write(self, data[sent:])
 
-    tcp.Connection.write = write
+    tcp.Connection.write = write  # type: ignore[method-assign]
 
 
 def main() -> None:

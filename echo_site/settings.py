@@ -230,7 +230,9 @@ LIVE_FRAMES_PER_WINDOW = 120
 LIVE_RATE_WINDOW_SECONDS = 10.0
 LIVE_MAX_SOCKETS_PER_USER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_USER", "50"))
 # Threads (each with its own PostgreSQL connection) for the live rooms' database calls, per process.
-LIVE_DB_THREADS = int(os.environ.get("LIVE_DB_THREADS", "16"))
+# A message is one statement: a few threads keep PostgreSQL busy; more only fight the event loop
+# for the GIL (16 halved the sustained rate in some runs, docs/benchmarks.md).
+LIVE_DB_THREADS = int(os.environ.get("LIVE_DB_THREADS", "4"))
 
 # --- Disputes ----------------------------------------------------------------------------------
 DISPUTE_WINDOW_DAYS = int(os.environ.get("DISPUTE_WINDOW_DAYS", "14"))

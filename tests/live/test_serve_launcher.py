@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import txaio
 from autobahn.twisted import websocket as twisted_websocket
@@ -37,3 +39,72 @@ def test_debug_formatting_stays_when_autobahn_logs_debug(restore_autobahn):
     serve.skip_unlogged_debug_formatting()
     assert "123" in protocol.hlval(123)
     assert protocol.pformat({"a": 1}) == "{'a': 1}"
+
+
+# --- Eager TCP writes ---------------------------------------------------------------------
+
+
+class RecordingReactor:
+    """Just what a twisted TCP connection asks of its reactor when it writes."""
+
+    def __init__(self) -> None:
+        self.writers: set[object] = set()
+
+    def addWriter(self, selectable: object) -> None:  # noqa: N802 - twisted's name
+        self.writers.add(selectable)
+
+    def removeWriter(self, selectable: object) -> None:  # noqa: N802 - twisted's name
+        self.writers.discard(selectable)
+
+
+@pytest.fixture
+def eager_connection():
+    from twisted.internet import protocol as twisted_protocol
+    from twisted.internet import tcp
+
+    buffered_write = tcp.Connection.write
+    serve.eager_tcp_writes()
+    ours, theirs = socket.socketpair()
+    theirs.settimeout(2)
+    reactor = RecordingReactor()
+    conn = tcp.Connection(ours, twisted_protocol.Protocol(), reactor)
+    conn.connected = 1
+    yield conn, theirs, reactor
+    tcp.Connection.write = buffered_write
+    ours.close()
+    theirs.close()
+
+
+def test_a_write_with_nothing_buffered_goes_to_the_socket_at_once(eager_connection):
+    conn, theirs, reactor = eager_connection
+    conn.write(b"frame one")
+    assert theirs.recv(100) == b"frame one"  # before any turn of the reactor
+    assert reactor.writers == set()  # and without asking to be told of writability
+
+
+def test_what_the_socket_does_not_take_is_buffered_and_sent_in_order(eager_connection):
+    conn, theirs, reactor = eager_connection
+    big = bytes(range(256)) * 40_000  # 10 MB: more than the socket buffers take at once
+    conn.write(big)
+    assert reactor.writers == {conn}  # the rest waits for writability, as Twisted does
+    conn.write(b"tail")  # behind the buffered rest, never before it
+    received = bytearray()
+    theirs.setblocking(False)
+    while len(received) < len(big) + 4:
+        try:
+            received += theirs.recv(1 << 20)
+        except BlockingIOError:
+            pass
+        if conn in reactor.writers:
+            conn.doWrite()
+    assert bytes(received) == big + b"tail"
+    assert reactor.writers == set()
+
+
+def test_a_write_after_the_connection_is_lost_is_dropped(eager_connection):
+    conn, theirs, reactor = eager_connection
+    conn.connected = 0
+    conn.write(b"late")
+    theirs.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        theirs.recv(100)
