@@ -21,6 +21,7 @@ from channels_redis.pubsub import (
     RedisSingleShardConnection,
 )
 from channels_redis.utils import _wrap_close
+from django.conf import settings
 
 # Upper bound on one pipeline: a burst is split so that no reply grows without limit.
 MAX_BATCH = 512
@@ -31,7 +32,9 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
 
     def __init__(self, host: Any, channel_layer: Any) -> None:
         super().__init__(host, channel_layer)
-        self._pending: deque[tuple[str, bytes, asyncio.Future[None]]] = deque()
+        # (channel, payload, future, settles): the future hears of a failure of the item's
+        # pipeline, and of success only from the item that `settles` it (the last of a send).
+        self._pending: deque[tuple[str, bytes, asyncio.Future[None], bool]] = deque()
         self._publisher: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: bytes) -> None:
@@ -40,10 +43,15 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
     def enqueue(self, channel: str, message: bytes) -> asyncio.Future[None]:
         """Queue a publish; the future settles when its pipeline has been answered."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((channel, message, done))
+        self.enqueue_with(channel, message, done, settles=True)
+        return done
+
+    def enqueue_with(
+        self, channel: str, message: bytes, done: asyncio.Future[None], *, settles: bool
+    ) -> None:
+        self._pending.append((channel, message, done, settles))
         if self._publisher is None or self._publisher.done():
             self._publisher = asyncio.create_task(self._publish_pending())
-        return done
 
     async def _publish_pending(self) -> None:
         while self._pending:
@@ -51,20 +59,23 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
             try:
                 self._ensure_redis()
                 pipe = self._redis.pipeline(transaction=False)
-                for channel, message, _ in batch:
+                for channel, message, _, _ in batch:
                     pipe.publish(channel, message)
-                await pipe.execute()
+                # A Redis that accepts the connection and never answers must not hold every
+                # later broadcast: the batch fails, its callers log it, the next batch goes on.
+                async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
+                    await pipe.execute()
             except Exception as exc:  # every waiter hears of the failure; the next batch goes on
-                for _, _, done in batch:
+                for _, _, done, _ in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
             except BaseException:
-                for _, _, done in batch:
+                for _, _, done, _ in batch:
                     done.cancel()
                 raise
-            for _, _, done in batch:
-                if not done.done():
+            for _, _, done, settles in batch:
+                if settles and not done.done():
                     done.set_result(None)
 
     async def flush(self) -> None:
@@ -72,7 +83,7 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
             self._publisher.cancel()
             self._publisher = None
         while self._pending:
-            _, _, done = self._pending.popleft()
+            _, _, done, _ = self._pending.popleft()
             if not done.done():
                 done.cancel()
         await super().flush()
@@ -88,13 +99,28 @@ class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
 
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """`group_send` of each (group, message), queued together, without a task each."""
-        waiting = []
+        await self.publish_nowait(sends)
+
+    def publish_nowait(self, sends: list[tuple[str, dict[str, Any]]]) -> asyncio.Future[Any]:
+        """Queue `group_send` of each (group, message) without waiting: no task, one future
+        for all of them, settled when every pipeline they went out in has been answered (with
+        the first failure, if one failed)."""
+        loop = asyncio.get_running_loop()
+        last: dict[BatchingShardConnection, tuple[str, bytes]] = {}
+        futures: dict[BatchingShardConnection, asyncio.Future[None]] = {}
         for group, message in sends:
             channel = self._get_group_channel_name(group)
-            payload = self.channel_layer.serialize(message)
-            waiting.append(self._get_shard(channel).enqueue(channel, payload))
-        for done in waiting:
-            await done
+            shard = self._get_shard(channel)
+            if shard in last:
+                shard.enqueue_with(*last[shard], futures[shard], settles=False)
+            else:
+                futures[shard] = loop.create_future()
+            last[shard] = (channel, self.channel_layer.serialize(message))
+        for shard, (channel, payload) in last.items():
+            shard.enqueue_with(channel, payload, futures[shard], settles=True)
+        if len(futures) == 1:
+            return next(iter(futures.values()))
+        return asyncio.gather(*futures.values())
 
 
 class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
@@ -102,6 +128,9 @@ class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
 
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         await self._get_layer().group_send_many(sends)
+
+    def publish_nowait(self, sends: list[tuple[str, dict[str, Any]]]) -> asyncio.Future[Any]:
+        return self._get_layer().publish_nowait(sends)
 
     def _get_layer(self) -> BatchingLoopLayer:
         loop = asyncio.get_running_loop()

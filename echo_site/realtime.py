@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import os
 import threading
@@ -123,11 +124,49 @@ _sending: set[asyncio.Task[None]] = set()
 
 
 def send_released(held: Held) -> None:
-    """On the loop: send what a worker thread held, in commit order."""
-    for groups, message in held:
-        task = asyncio.get_running_loop().create_task(_send_all(groups, message))
-        _sending.add(task)
-        task.add_done_callback(_sending.discard)
+    """On the loop: send what a worker thread held, in commit order.
+
+    With ECHO's layer (echo_site/channel_layer.py) everything is queued for the next pipeline
+    right here, without a task, a timeout and a future per broadcast; the layer's publisher
+    applies the timeout to each pipeline and the outcome is logged when it is known.
+    """
+    if not held:
+        return
+    layer = get_channel_layer()
+    if not hasattr(layer, "publish_nowait"):
+        for groups, message in held:
+            task = asyncio.get_running_loop().create_task(_send_all(groups, message))
+            _sending.add(task)
+            task.add_done_callback(_sending.discard)
+        return
+    if _skipping(held):
+        return
+    layer.publish_nowait(_copies(held)).add_done_callback(functools.partial(_report, held))
+
+
+def _copies(held: Held) -> list[tuple[str, dict[str, Any]]]:
+    """One copy per group, naming its group: a process receives each copy once and hands it to
+    its sockets in that group (chat/fanout.py)."""
+    return [(group, {**message, "group": group}) for groups, message in held for group in groups]
+
+
+def _skipping(held: Held) -> bool:
+    if time.monotonic() >= _skip_until:
+        return False
+    for _, message in held:
+        logger.warning(
+            "broadcast skipped (channel layer recently failed): event=%s order=%s",
+            message["event"],
+            message["data"].get("order_id"),
+        )
+    return True
+
+
+def _report(held: Held, done: asyncio.Future[Any]) -> None:
+    error = None if done.cancelled() else done.exception()
+    if error is not None:
+        for groups, message in held:
+            _failed(groups, message, error)
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
@@ -145,22 +184,13 @@ def _serving_loop() -> asyncio.AbstractEventLoop | None:
 
 
 async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
-    global _skip_until
     layer = get_channel_layer()
     if layer is None or not groups:
         return
-    order_id = message["data"].get("order_id")
-    if time.monotonic() < _skip_until:
-        logger.warning(
-            "broadcast skipped (channel layer recently failed): event=%s order=%s",
-            message["event"],
-            order_id,
-        )
+    if _skipping([(groups, message)]):
         return
     try:
-        # Each copy names its group: a process receives it once and hands it to its sockets
-        # in that group (chat/fanout.py).
-        sends = [(group, {**message, "group": group}) for group in groups]
+        sends = _copies([(groups, message)])
         async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
             if hasattr(layer, "group_send_many"):  # echo_site/channel_layer.py: one batch
                 await layer.group_send_many(sends)
@@ -173,14 +203,19 @@ async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
                 if failure is not None:
                     raise failure
     except Exception as exc:  # noqa: BLE001 - a broadcast must never fail the write behind it
-        _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
-        logger.error(
-            "broadcast failed: event=%s order=%s groups=%s error=%s",
-            message["event"],
-            order_id,
-            ",".join(groups),
-            type(exc).__name__,
-        )
+        _failed(groups, message, exc)
+
+
+def _failed(groups: list[str], message: dict[str, Any], error: BaseException) -> None:
+    global _skip_until
+    _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
+    logger.error(
+        "broadcast failed: event=%s order=%s groups=%s error=%s",
+        message["event"],
+        message["data"].get("order_id"),
+        ",".join(groups),
+        type(error).__name__,
+    )
 
 
 def reset_backoff() -> None:

@@ -41,3 +41,46 @@ def test_rest_post_answers_201_when_the_layer_is_down(api, buyer, order, monkeyp
     assert response.status_code == 201
     assert response.json()["seq"] == 2
     realtime.reset_backoff()
+
+
+class BrokenQueueingLayer:
+    """A layer like ECHO's own (publish_nowait) whose pipeline fails."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def publish_nowait(self, sends):
+        import asyncio
+
+        self.calls += 1
+        done = asyncio.get_running_loop().create_future()
+        done.set_exception(TimeoutError())
+        return done
+
+
+@pytest.mark.asyncio
+async def test_held_broadcasts_that_fail_are_logged_then_skipped_for_the_backoff(
+    monkeypatch, caplog
+):
+    """The live layer's path (chat/db.py hands over what a call committed): a failed pipeline
+    is logged per broadcast with its order, and broadcasts are skipped for the backoff."""
+    import asyncio
+
+    layer = BrokenQueueingLayer()
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
+    realtime.reset_backoff()
+    held = [
+        (["order.5"], realtime.live_message("message.new", {"order_id": 5, "seq": 1})),
+        (["order.6"], realtime.live_message("message.new", {"order_id": 6, "seq": 1})),
+    ]
+    with caplog.at_level(logging.WARNING, logger="echo_site.realtime"):
+        realtime.send_released(held)
+        await asyncio.sleep(0)  # the done callback runs
+        realtime.send_released(held[:1])
+    lines = [r.getMessage() for r in caplog.records]
+    failed = [line for line in lines if "broadcast failed" in line]
+    assert [("order=5" in f, "order=6" in f) for f in failed] == [(True, False), (False, True)]
+    assert all("TimeoutError" in f for f in failed)
+    assert any("broadcast skipped" in line and "order=5" in line for line in lines)
+    assert layer.calls == 1  # the second hand-over was skipped, not sent
+    realtime.reset_backoff()

@@ -128,3 +128,52 @@ async def test_queued_for_counts_what_waits_for_a_channel_in_this_process():
     assert queued_for(layer, channel) == 2
     assert queued_for(object(), channel) == 0  # a layer that cannot tell
     await layer.flush()
+
+
+async def test_publish_nowait_queues_without_waiting_and_settles_once_all_are_answered():
+    layer = fresh_layer()
+    channels = [await layer.new_channel() for _ in range(3)]
+    for name, channel in zip(["a", "b", "c"], channels, strict=True):
+        await layer.group_add(name, channel)
+    await asyncio.sleep(0.1)
+    sends = [(name, {"type": "x", "to": name, "n": n}) for n in range(10) for name in "abc"]
+    done = layer.publish_nowait(sends)
+    assert not done.done()  # queued, nothing sent yet
+    await asyncio.wait_for(done, 5)
+    for name, channel in zip("abc", channels, strict=True):
+        got = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(10)]
+        assert [(m["to"], m["n"]) for m in got] == [(name, n) for n in range(10)]
+    await layer.flush()
+
+
+async def test_publish_nowait_reports_an_unreachable_redis():
+    layer = fresh_layer("redis://127.0.0.1:1")
+    done = layer.publish_nowait([("a", {"type": "x"}), ("b", {"type": "x"})])
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await asyncio.wait_for(done, 10)
+    await layer.flush()
+
+
+async def test_a_redis_that_never_answers_fails_the_batch_after_the_broadcast_timeout(
+    settings,
+):
+    """A server that accepts the connection and never replies must not hold the publisher
+    (and every later broadcast) forever."""
+    settings.BROADCAST_TIMEOUT_SECONDS = 0.5
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 20)
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    layer = fresh_layer(f"redis://127.0.0.1:{port}")
+    try:
+        started = asyncio.get_running_loop().time()
+        done = layer.publish_nowait([("a", {"type": "x"})])
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(done, 10)
+        assert asyncio.get_running_loop().time() - started < 3
+    finally:
+        server.close()
+        await layer.flush()
