@@ -176,7 +176,8 @@ class WebsocketAuthMiddleware:
             # A session cookie only counts with an Origin of ours (checked above): a browser.
             resolved = await _from_session(scope)
 
-        scope = dict(scope)
+        # Set on the connection's own scope (daphne builds one per connection) rather than a
+        # copy: a copy stays alive for the whole connection in this coroutine's frame.
         if resolved is None:
             scope["user"], scope["credential"] = AnonymousUser(), None
         else:
@@ -185,7 +186,18 @@ class WebsocketAuthMiddleware:
 
 
 def websocket_auth_stack(app: Any) -> Any:
-    return SessionMiddlewareStack(WebsocketAuthMiddleware(app))
+    authenticated = WebsocketAuthMiddleware(app)
+    with_session = SessionMiddlewareStack(authenticated)
+
+    async def stack(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        # Without a Cookie header there is no session to find: skip Channels' cookie and
+        # session middleware, which keep a session store per socket and wrap every frame it
+        # sends (bearer and ticket sockets, i.e. apps, are most sockets; docs/benchmarks.md).
+        if _header(scope, b"cookie") is None:
+            return await authenticated(scope, receive, send)
+        return await with_session(scope, receive, send)
+
+    return stack
 
 
 # --- Does the credential still hold? ----------------------------------------------------------

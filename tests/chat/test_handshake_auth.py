@@ -127,3 +127,23 @@ async def test_connections_beyond_the_per_user_cap_close_4429(buyer, order, sett
     again, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
     for comm in [*held[1:], again]:
         await comm.disconnect()
+
+
+async def test_only_a_socket_with_cookies_gets_a_session_store(buyer):
+    """Bearer and ticket sockets skip Channels' cookie and session middleware (a store per
+    socket and a wrapper around every frame sent); a socket with a Cookie header keeps it."""
+    from chat.auth import websocket_auth_stack
+
+    seen: list[dict] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+
+    stack = websocket_auth_stack(app)
+    base = {"type": "websocket", "path": "/ws/x/", "query_string": b""}
+    headers = [(b"authorization", f"Bearer {bearer(buyer)}".encode())]
+    await stack({**base, "headers": headers}, None, None)
+    await stack({**base, "headers": [*headers, (b"cookie", b"theme=dark")]}, None, None)
+    without_cookie, with_cookie = seen
+    assert "session" not in without_cookie and without_cookie["user"] == buyer
+    assert "session" in with_cookie and with_cookie["user"] == buyer
