@@ -96,7 +96,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             pass
         finally:
             for group in self.joined_groups:  # cancelled before disconnect() ran
-                asyncio.get_running_loop().create_task(self.fanout.leave(group, self))
+                self.fanout.leave_later(group, self)
 
     async def join_group(self, group: str) -> None:
         await self.fanout.join(group, self)

@@ -56,6 +56,7 @@ class Fanout:
         self.channel: str | None = None
         self._started: asyncio.Task[str] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._leaving: set[asyncio.Task[None]] = set()
         self._process = uuid.uuid4().hex[:16]
         self._socket_ids = itertools.count(1)
 
@@ -107,6 +108,12 @@ class Fanout:
         if group in self.groups:
             return  # someone here joined again meanwhile: the channel stays in the group
         await self.layer.group_discard(group, self.channel)
+
+    def leave_later(self, group: str, member: Member) -> None:
+        """`leave` from code that cannot wait (a socket's task being torn down)."""
+        task = asyncio.get_running_loop().create_task(self.leave(group, member))
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)
 
     def backlog(self) -> int:
         """Events received by the layer for this process and not yet handed out."""

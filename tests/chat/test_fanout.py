@@ -66,6 +66,16 @@ async def test_the_last_member_out_takes_the_process_out_of_the_group():
     await wait_for(lambda: a.got == [1])
 
 
+async def test_a_socket_torn_down_without_disconnect_still_leaves():
+    layer = InMemoryChannelLayer()
+    fanout = Fanout(layer)
+    a = Recorder()
+    await fanout.join("room.1", a)
+    fanout.leave_later("room.1", a)  # from a finally block that cannot wait
+    await wait_for(lambda: fanout.channel not in layer.groups.get("room.1", {}))
+    assert "room.1" not in fanout.groups
+
+
 async def test_a_join_during_the_last_leave_keeps_the_subscription():
     class SlowLayer(InMemoryChannelLayer):
         async def group_add(self, group: str, channel: str) -> None:
