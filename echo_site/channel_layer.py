@@ -97,10 +97,6 @@ class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
             for shard in self._shards  # type: ignore[has-type]
         ]
 
-    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
-        """`group_send` of each (group, message), queued together, without a task each."""
-        await self.publish_nowait(sends)
-
     def publish_nowait(self, sends: list[tuple[str, dict[str, Any]]]) -> asyncio.Future[Any]:
         """Queue `group_send` of each (group, message) without waiting: no task, one future
         for all of them, settled when every pipeline they went out in has been answered (with
@@ -125,9 +121,6 @@ class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
 
 class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     """RedisPubSubChannelLayer whose per-loop layers publish in pipelines."""
-
-    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
-        await self._get_layer().group_send_many(sends)
 
     def publish_nowait(self, sends: list[tuple[str, dict[str, Any]]]) -> asyncio.Future[Any]:
         return self._get_layer().publish_nowait(sends)

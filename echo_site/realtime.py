@@ -192,8 +192,8 @@ async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
     try:
         sends = _copies([(groups, message)])
         async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-            if hasattr(layer, "group_send_many"):  # echo_site/channel_layer.py: one batch
-                await layer.group_send_many(sends)
+            if hasattr(layer, "publish_nowait"):  # echo_site/channel_layer.py: one batch
+                await layer.publish_nowait(sends)
             else:
                 results = await asyncio.gather(
                     *(layer.group_send(group, copy) for group, copy in sends),

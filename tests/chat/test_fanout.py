@@ -112,7 +112,7 @@ async def test_over_redis_one_process_gets_one_copy_per_event_whatever_its_socke
         for member in members:
             await fanout.join("room.9", member)
         await asyncio.sleep(0.1)
-        await layer.group_send_many(
+        await layer.publish_nowait(
             [("room.9", {"type": "live.event", "group": "room.9", "n": n}) for n in range(30)]
         )
         await wait_for(lambda: all(len(m.got) == 30 for m in members))
