@@ -128,6 +128,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Without Redis (development): one layer channel per process carries every event for its sockets
+# (chat/fanout.py), so the default capacity of 100 would drop a burst's events silently.
+IN_MEMORY_CHANNEL_LAYER = {
+    "BACKEND": "channels.layers.InMemoryChannelLayer",
+    "CONFIG": {"capacity": 100_000},
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -143,14 +149,7 @@ if REDIS_URL:
         }
     }
 else:
-    # One layer channel per process carries every event for its sockets (chat/fanout.py): the
-    # default capacity of 100 would drop a burst's events silently.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 100_000},
-        }
-    }
+    CHANNEL_LAYERS = {"default": IN_MEMORY_CHANNEL_LAYER}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -------------------------------------------------------------------------------------

@@ -161,3 +161,20 @@ async def test_events_for_a_busy_socket_wait_and_arrive_in_order(
     assert [m["seq"] for m in got] == sorted(m["seq"] for m in got)
     await creator_comm.disconnect()
     await buyer_comm.disconnect()
+
+
+async def test_a_burst_on_the_development_layer_is_not_dropped():
+    """The in-memory layer (embedded defaults) carries all of a process's events on one channel:
+    its configured capacity must take a burst that the default of 100 would silently drop."""
+    layer = InMemoryChannelLayer(**settings.IN_MEMORY_CHANNEL_LAYER["CONFIG"])
+    fanout = Fanout(layer)
+    member = Recorder()
+    await fanout.join("room.1", member)
+    await asyncio.gather(
+        *(
+            layer.group_send("room.1", {"type": "live.event", "group": "room.1", "n": n})
+            for n in range(500)
+        )
+    )
+    await wait_for(lambda: len(member.got) == 500)
+    assert sorted(member.got) == list(range(500))
