@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
 from echo_site.realtime import (
     admin_disputes_group,
+    api_datetime,
     broadcast_on_commit,
     dispute_group,
     order_group,
@@ -24,9 +23,6 @@ def dispute_data(dispute: Dispute) -> dict[str, Any]:
     return dict(DisputeSerializer(dispute).data)
 
 
-_DATETIME = serializers.DateTimeField()
-
-
 def message_data(message: DisputeMessage) -> dict[str, Any]:
     """What DisputeMessageSerializer renders, built directly: it runs for every message sent and
     every one replayed, and DRF builds a ModelSerializer's fields anew on each instance
@@ -38,7 +34,7 @@ def message_data(message: DisputeMessage) -> dict[str, Any]:
         "sender_id": message.sender_id,
         "sender_username": message.sender.username,
         "content": message.content,
-        "sent_at": _DATETIME.to_representation(message.sent_at),
+        "sent_at": api_datetime(message.sent_at),
         "from_admin": message.from_admin,
         "client_id": message.client_id,
     }

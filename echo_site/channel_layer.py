@@ -1,4 +1,5 @@
-"""channels-redis's pub/sub layer, with publishes batched into pipelines.
+"""channels-redis's pub/sub layer, with publishes batched into pipelines, and both directions on
+lean connections of its own.
 
 `RedisPubSubChannelLayer` publishes one message per round trip under a lock that every publish
 of the process shares: each `group_send` waits for the previous one's reply, and each reply waits
@@ -6,12 +7,19 @@ for a turn of the event loop. Under load (a few hundred messages/s, three publis
 message) the publishes queued behind each other for seconds and broadcasts timed out
 (docs/benchmarks.md). Here every publish joins a queue; one task per shard sends everything
 queued so far as one pipeline (one round trip), then the next batch. Order is kept: messages are
-published in the order `group_send` was called. Subscribing and receiving are channels-redis's.
+published in the order `group_send` was called. The batch goes out on a connection of its own
+that writes the packed commands straight to the socket and lets hiredis parse the replies
+(echo_site/redis_wire.py): redis-py's pipeline machinery cost five times as much per batch.
+Subscriptions live on one more such connection per shard, and a published message is put in its
+channel's queue as soon as it is parsed, instead of being polled for with redis-py's
+`get_message`; a lost subscriber connection is reopened and resubscribed in the background.
+The layer's bookkeeping (channels, groups, queues, `receive`, the serializer) is channels-redis's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from typing import Any
 
@@ -22,13 +30,34 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _wrap_close
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from echo_site.redis_wire import RedisConnection, pack_command, pack_publish
 
 # Upper bound on one pipeline: a burst is split so that no reply grows without limit.
 MAX_BATCH = 512
+# After Redis dropped the subscriber connection: first retry, and the longest wait between two.
+RESUBSCRIBE_FIRST_DELAY = 0.05
+RESUBSCRIBE_MAX_DELAY = 2.0
+
+logger = logging.getLogger(__name__)
+
+
+def publish_address(host: Any) -> str:
+    """The shard's Redis URL: the publisher connects by URL (settings give REDIS_URL)."""
+    if isinstance(host, dict) and set(host) == {"address"}:
+        return str(host["address"])
+    if isinstance(host, dict) and set(host) == {"host", "port"}:  # a (host, port) pair
+        return f"redis://{host['host']}:{int(host['port'])}"
+    raise ImproperlyConfigured(
+        "BatchingPubSubChannelLayer takes its hosts as Redis URLs (redis://, rediss://, "
+        f"unix://), not {host!r}."
+    )
 
 
 class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
-    """One Redis server of the layer; publishes go out in pipelines, in call order."""
+    """One Redis server of the layer: publishes go out in pipelines, in call order, on one
+    connection; subscriptions and what they receive use another."""
 
     def __init__(self, host: Any, channel_layer: Any) -> None:
         super().__init__(host, channel_layer)
@@ -36,6 +65,10 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
         # pipeline, and of success only from the item that `settles` it (the last of a send).
         self._pending: deque[tuple[str, bytes, asyncio.Future[None], bool]] = deque()
         self._publisher: asyncio.Task[None] | None = None
+        self._publisher_connection: RedisConnection | None = None
+        self._subscriber_connection: RedisConnection | None = None
+        self._resubscribing: asyncio.Task[None] | None = None
+        self.address = publish_address(host)
 
     async def publish(self, channel: str, message: bytes) -> None:
         await self.enqueue(channel, message)
@@ -57,26 +90,119 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(len(self._pending), MAX_BATCH))]
             try:
-                self._ensure_redis()
-                pipe = self._redis.pipeline(transaction=False)
-                for channel, message, _, _ in batch:
-                    pipe.publish(channel, message)
                 # A Redis that accepts the connection and never answers must not hold every
                 # later broadcast: the batch fails, its callers log it, the next batch goes on.
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-                    await pipe.execute()
+                    connection = await self._publish_connection()
+                    packed = b"".join(
+                        pack_publish(channel.encode(), message) for channel, message, _, _ in batch
+                    )
+                    await connection.send(packed, replies=len(batch))
             except Exception as exc:  # every waiter hears of the failure; the next batch goes on
+                self._drop_publish_connection()
                 for _, _, done, _ in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
             except BaseException:
+                self._drop_publish_connection()
                 for _, _, done, _ in batch:
                     done.cancel()
                 raise
             for _, _, done, settles in batch:
                 if settles and not done.done():
                     done.set_result(None)
+
+    async def _publish_connection(self) -> RedisConnection:
+        if self._publisher_connection is None or self._publisher_connection.closed:
+            self._publisher_connection = None
+            self._publisher_connection = await RedisConnection.open(self.address)
+        return self._publisher_connection
+
+    def _drop_publish_connection(self) -> None:
+        """After a failure or timeout the connection's replies are out of step with its
+        batches: the next batch starts on a new one."""
+        if self._publisher_connection is not None:
+            self._publisher_connection.close()
+            self._publisher_connection = None
+
+    # --- Subscribing and receiving ---------------------------------------------------------
+
+    async def subscribe(self, channel: str) -> None:
+        async with self._lock:
+            if channel not in self._subscribed_to:
+                await self._on_subscriber(b"SUBSCRIBE", channel)
+                self._subscribed_to.add(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        async with self._lock:
+            if channel in self._subscribed_to:
+                # Gone from the set first: a reconnect does not bring it back, whatever happens.
+                self._subscribed_to.remove(channel)
+                connection = self._subscriber_connection
+                if connection is not None and not connection.closed:
+                    await self._on_subscriber(b"UNSUBSCRIBE", channel)
+
+    async def _on_subscriber(self, command: bytes, channel: str) -> None:
+        """Run one (UN)SUBSCRIBE on the subscriber connection, opening it if need be; the
+        caller holds the lock. A Redis that does not answer fails the call after the broadcast
+        timeout instead of holding every later join."""
+        try:
+            async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
+                connection = await self._subscriber()
+                await connection.send(pack_command(command, channel.encode()), replies=1)
+        except Exception as error:
+            if self._subscriber_connection is not None:
+                self._subscriber_connection.lose(error)  # out of step: start over
+            raise
+
+    async def _subscriber(self) -> RedisConnection:
+        """The open subscriber connection: a new one is subscribed to everything this process
+        listens to before anything else is sent on it. The caller holds the lock."""
+        connection = self._subscriber_connection
+        if connection is None or connection.closed:
+            connection = await RedisConnection.open(
+                self.address, on_message=self._deliver, on_lost=self._subscriber_lost
+            )
+            self._subscriber_connection = connection
+            if self._subscribed_to:
+                names = [name.encode() for name in self._subscribed_to]
+                await connection.send(pack_command(b"SUBSCRIBE", *names), replies=len(names))
+        return connection
+
+    def _subscriber_lost(self) -> None:
+        """Redis closed the subscriber connection (a restart, a network fault): subscribe again
+        in the background, with backoff, so that this process hears its groups again."""
+        if self._subscribed_to and (self._resubscribing is None or self._resubscribing.done()):
+            self._resubscribing = asyncio.get_running_loop().create_task(self._resubscribe())
+
+    async def _resubscribe(self) -> None:
+        delay = RESUBSCRIBE_FIRST_DELAY
+        while self._subscribed_to:
+            await asyncio.sleep(delay)
+            try:
+                async with self._lock, asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
+                    await self._subscriber()
+            except Exception as error:  # noqa: BLE001 - Redis is still away; try again
+                if self._subscriber_connection is not None:
+                    self._subscriber_connection.close()
+                logger.warning("Redis subscription still lost (%s); retrying", error)
+                delay = min(delay * 2, RESUBSCRIBE_MAX_DELAY)
+                continue
+            logger.info("Redis subscription restored (%d channels)", len(self._subscribed_to))
+            return
+
+    def _deliver(self, name: bytes, data: bytes) -> None:
+        """A published message, as it arrives: into the queue of the channel it was sent to,
+        or of each member of the group (as channels-redis's `_receive_message`)."""
+        channel = name.decode()
+        queues = self.channel_layer.channels
+        if (queue := queues.get(channel)) is not None:
+            queue.put_nowait(data)
+        elif (members := self.channel_layer.groups.get(channel)) is not None:
+            for member in members:
+                if (queue := queues.get(member)) is not None:
+                    queue.put_nowait(data)
 
     async def flush(self) -> None:
         if self._publisher is not None:
@@ -86,7 +212,15 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
             _, _, done, _ = self._pending.popleft()
             if not done.done():
                 done.cancel()
-        await super().flush()
+        self._drop_publish_connection()
+        async with self._lock:
+            self._subscribed_to = set()
+            if self._resubscribing is not None:
+                self._resubscribing.cancel()
+                self._resubscribing = None
+            if self._subscriber_connection is not None:
+                self._subscriber_connection.close()
+                self._subscriber_connection = None
 
 
 class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]

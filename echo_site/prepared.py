@@ -17,12 +17,15 @@ from django.db import connection
 
 
 def fetch_prepared(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Run `sql` as a prepared statement on the current PostgreSQL connection; all its rows."""
+    """Run `sql`, a statement that returns rows (a SELECT, or RETURNING), as a prepared
+    statement on the current PostgreSQL connection; all its rows."""
     connection.close_if_health_check_failed()  # as Django's own cursor() does
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall() if cursor.description is not None else []
+        # fetchall() without asking for `description` first: building the column objects was a
+        # tenth of the database thread's time per message.
+        return cursor.fetchall()
 
 
 def sql_constants(values: Iterable[Any]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
 import functools
 import logging
 import os
@@ -55,6 +56,15 @@ def sockets_group(user_id: int) -> str:
 
 def admin_disputes_group() -> str:
     return "admin.disputes"
+
+
+def api_datetime(value: datetime.datetime) -> str:
+    """An aware datetime as DRF's DateTimeField renders it with TIME_ZONE = "UTC" (ISO 8601, "Z"):
+    the live payloads run this for every message, and DRF's field looks up the current time
+    zone through thread-locals each time (tests/bench/test_message_payload.py keeps the two
+    identical)."""
+    text = value.astimezone(datetime.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def live_message(event: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
-from echo_site.realtime import broadcast_on_commit, order_group, user_group
+from echo_site.realtime import api_datetime, broadcast_on_commit, order_group, user_group
 
 from .models import Message, Order, OrderEvent, Review
 
 PREVIEW_LENGTH = 80
-_DATETIME = serializers.DateTimeField()
 
 
 def order_groups(order: Order) -> list[str]:
@@ -39,7 +36,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "sender_id": message.sender_id,
         "sender_username": message.sender.username,
         "content": message.content,
-        "sent_at": _DATETIME.to_representation(message.sent_at),
+        "sent_at": api_datetime(message.sent_at),
         "client_id": message.client_id,
     }
 

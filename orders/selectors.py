@@ -25,6 +25,7 @@ from rest_framework import serializers
 
 from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import fetch_prepared, sql_constants
+from echo_site.realtime import api_datetime
 
 from .models import Item, Message, Order, OrderEvent, ReadMark, Review
 
@@ -265,7 +266,6 @@ def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
     return OrderRoomState(order=order, snapshot=snapshot, unread=unread)
 
 
-_DATETIME = serializers.DateTimeField()
 _PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 
@@ -277,7 +277,7 @@ def _order_snapshot(
     from .state import allowed_moves
 
     def when(value: Any) -> str | None:
-        return None if value is None else _DATETIME.to_representation(value)
+        return None if value is None else api_datetime(value)
 
     return {
         "id": order.pk,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime
+import zoneinfo
 
+import pytest
+from rest_framework import serializers
+
+from echo_site.realtime import api_datetime
 from orders import services
 from orders.live import message_data
 from orders.serializers import MessageSerializer
@@ -18,6 +23,20 @@ def test_the_live_message_payload_is_the_rest_payload(order, buyer, client_id):
     message.refresh_from_db()
     assert message_data(message) == dict(MessageSerializer(message).data)
     assert list(message_data(message)) == list(MessageSerializer(message).data)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime.datetime(2026, 11, 27, 10, 49, 14, 123456, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 11, 27, 10, 49, 14, tzinfo=datetime.UTC),  # no fraction
+        datetime.datetime(2026, 1, 1, 1, 30, 5, 7, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")),
+        datetime.datetime(2026, 7, 1, 23, 0, tzinfo=zoneinfo.ZoneInfo("America/Los_Angeles")),
+    ],
+)
+def test_api_datetime_renders_as_drf_does(value):
+    assert api_datetime(value) == serializers.DateTimeField().to_representation(value)
+    assert api_datetime(value).endswith("Z")
 
 
 @pytest.mark.django_db

@@ -4,17 +4,18 @@ every caller (echo_site/channel_layer.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
+import redis.asyncio as aioredis
 import redis.exceptions
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
-from echo_site.channel_layer import (
-    BatchingPubSubChannelLayer,
-    BatchingShardConnection,
-    queued_for,
-)
+from echo_site.channel_layer import BatchingPubSubChannelLayer, queued_for
+from echo_site.redis_wire import RedisConnection
+from tests.live.servers import RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
 
@@ -26,25 +27,15 @@ def fresh_layer(url: str | None = None) -> BatchingPubSubChannelLayer:
 
 
 async def test_a_burst_arrives_in_call_order_in_few_round_trips(monkeypatch):
-    pipelines = 0
-    original = BatchingShardConnection._publish_pending
+    batches = 0
+    real_send = RedisConnection.send
 
-    async def counting(self):
-        self._ensure_redis()
-        real_pipeline = self._redis.pipeline
+    def counting(self, packed, *, replies):
+        nonlocal batches
+        batches += 1
+        return real_send(self, packed, replies=replies)
 
-        def pipeline(*args, **kwargs):
-            nonlocal pipelines
-            pipelines += 1
-            return real_pipeline(*args, **kwargs)
-
-        self._redis.pipeline = pipeline
-        try:
-            await original(self)
-        finally:
-            self._redis.pipeline = real_pipeline
-
-    monkeypatch.setattr(BatchingShardConnection, "_publish_pending", counting)
+    monkeypatch.setattr(RedisConnection, "send", counting)
     layer = fresh_layer()
     channel = await layer.new_channel()
     await layer.group_add("room", channel)
@@ -54,7 +45,7 @@ async def test_a_burst_arrives_in_call_order_in_few_round_trips(monkeypatch):
     received = [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(500)]
 
     assert received == list(range(500))
-    assert pipelines <= 20, f"{pipelines} pipelines for 500 publishes"
+    assert 1 <= batches <= 20, f"{batches} round trips for 500 publishes"
     await layer.flush()
 
 
@@ -77,24 +68,135 @@ async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
     channel = await layer.new_channel()
     await layer.group_add("room", channel)
     await asyncio.sleep(0.1)
-    shard = layer._get_layer()._shards[0]
-    shard._ensure_redis()
-    real_pipeline = shard._redis.pipeline
+    real_send = RedisConnection.send
     calls = 0
 
-    def failing_once(*args, **kwargs):
+    def failing_once(self, packed, *, replies):
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise ConnectionError("connection reset")
-        return real_pipeline(*args, **kwargs)
+            raise redis.exceptions.ConnectionError("connection reset")
+        return real_send(self, packed, replies=replies)
 
-    monkeypatch.setattr(shard._redis, "pipeline", failing_once)
-    with pytest.raises(ConnectionError):
+    monkeypatch.setattr(RedisConnection, "send", failing_once)
+    with pytest.raises(redis.exceptions.ConnectionError):
         await layer.group_send("room", {"type": "x", "n": 1})
     await layer.group_send("room", {"type": "x", "n": 2})
     assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 2
     await layer.flush()
+
+
+@pytest.fixture
+def private_redis():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def kill_clients(url: str, kind: str) -> None:
+    """Redis drops the layer's connections of one kind (normal: the publisher; pubsub: the
+    subscriber), as after a timeout or CLIENT KILL."""
+    admin = aioredis.Redis.from_url(url)
+    try:
+        await admin.execute_command("CLIENT", "KILL", "TYPE", kind, "SKIPME", "yes")
+    finally:
+        await admin.aclose()
+
+
+async def test_a_publish_connection_redis_dropped_is_replaced_without_failing_a_send(
+    private_redis,
+):
+    layer = fresh_layer(private_redis.url)
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    await layer.group_send("room", {"type": "x", "n": 1})
+    shard = layer._get_layer()._shards[0]
+    first = shard._publisher_connection
+    await kill_clients(private_redis.url, "normal")
+    for _ in range(50):
+        if first.closed:
+            break
+        await asyncio.sleep(0.02)
+    assert first.closed
+    await layer.group_send("room", {"type": "x", "n": 2})
+    assert [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(2)] == [1, 2]
+    assert shard._publisher_connection is not first
+    await layer.flush()
+
+
+async def test_a_dropped_subscription_is_restored_in_the_background(private_redis):
+    layer = fresh_layer(private_redis.url)
+    channels = [await layer.new_channel() for _ in range(2)]
+    await layer.group_add("room", channels[0])
+    await layer.group_add("other", channels[1])
+    await kill_clients(private_redis.url, "pubsub")
+    await asyncio.sleep(0.5)  # reconnected and resubscribed meanwhile, nobody asked
+    await layer.group_send("room", {"type": "x", "n": 1})
+    await layer.group_send("other", {"type": "x", "n": 2})
+    await layer.send(channels[0], {"type": "x", "n": 3})  # its own channel, too
+    assert (await asyncio.wait_for(layer.receive(channels[0]), 5))["n"] == 1
+    assert (await asyncio.wait_for(layer.receive(channels[1]), 5))["n"] == 2
+    assert (await asyncio.wait_for(layer.receive(channels[0]), 5))["n"] == 3
+    await layer.flush()
+
+
+async def test_after_a_redis_restart_the_layer_hears_its_groups_again(private_redis, caplog):
+    layer = fresh_layer(private_redis.url)
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    await layer.group_add("gone", channel)
+    private_redis.stop()
+    await asyncio.sleep(0.3)  # retries fail meanwhile, with backoff
+    await layer.group_discard("gone", channel)  # while Redis is away: no error
+    private_redis.start()
+    # One receive throughout: channels-redis drops a channel whose receive is cancelled.
+    receiving = asyncio.ensure_future(layer.receive(channel))
+    for _ in range(100):  # the backoff is at most RESUBSCRIBE_MAX_DELAY
+        with contextlib.suppress(redis.exceptions.ConnectionError):
+            await layer.group_send("room", {"type": "x", "n": 1})
+        await asyncio.wait([receiving], timeout=0.1)
+        if receiving.done():
+            break
+    else:
+        receiving.cancel()
+        pytest.fail("the layer never heard its group again after Redis came back")
+    message = receiving.result()
+    assert message["n"] == 1
+    shard = layer._get_layer()._shards[0]
+    assert shard._subscribed_to == {channel, layer._get_layer()._get_group_channel_name("room")}
+    assert "subscription still lost" in caplog.text
+    await layer.flush()
+
+
+async def test_a_redis_that_never_answers_a_subscribe_fails_the_join_after_the_timeout(
+    settings,
+):
+    settings.BROADCAST_TIMEOUT_SECONDS = 0.5
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 20)
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    layer = fresh_layer(f"redis://127.0.0.1:{port}")
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimeoutError):
+            await layer.new_channel()
+        assert asyncio.get_running_loop().time() - started < 3
+    finally:
+        server.close()
+        await layer.flush()
+
+
+async def test_hosts_the_publisher_cannot_reach_by_url_are_refused():
+    sentinel = BatchingPubSubChannelLayer(hosts=[{"master_name": "m", "sentinels": [("h", 1)]}])
+    with pytest.raises(ImproperlyConfigured, match="Redis URLs"):
+        sentinel._get_layer()
+    layer = BatchingPubSubChannelLayer(hosts=[("127.0.0.1", 6379)])
+    assert layer._get_layer()._shards[0].address == "redis://127.0.0.1:6379"
 
 
 async def test_queued_for_counts_what_waits_for_a_channel_in_this_process():

@@ -108,8 +108,9 @@ def daphne_options() -> list[str]:
 class RedisServer:
     """A private redis-server, so a test can really stop and restart it."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, args: list[str] | None = None) -> None:
         self.port = port or free_port()
+        self.args = args or []  # more redis-server options (TLS, ACL users, a unix socket)
         self.proc: subprocess.Popen[Any] | None = None
 
     @property
@@ -131,6 +132,7 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
