@@ -1,15 +1,22 @@
-"""echo_site.serve: autobahn's debug-log arguments are not built unless its debug log is on."""
+"""echo_site.serve: autobahn's debug-log arguments are not built unless its debug log is on,
+eager TCP writes, and the event loop under Twisted."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 
 import pytest
 import txaio
+import uvloop
 from autobahn.twisted import websocket as twisted_websocket
 from autobahn.websocket import protocol
 
 from echo_site import serve
+from tests.chat.conftest import bearer
+
+from .conftest import next_frame, ws_connect
 
 
 @pytest.fixture
@@ -108,3 +115,48 @@ def test_a_write_after_the_connection_is_lost_is_dropped(eager_connection):
     theirs.setblocking(False)
     with pytest.raises(BlockingIOError):
         theirs.recv(100)
+
+
+@pytest.fixture
+def restore_loop_policy():
+    policy = asyncio.get_event_loop_policy()
+    yield
+    asyncio.set_event_loop_policy(policy)
+
+
+def test_the_event_loop_is_chosen_before_daphne_makes_it(restore_loop_policy):
+    serve.use_event_loop("uvloop")
+    loop = asyncio.new_event_loop()
+    assert isinstance(loop, uvloop.Loop)
+    loop.close()
+    asyncio.set_event_loop_policy(None)
+    serve.use_event_loop("asyncio")
+    loop = asyncio.new_event_loop()
+    assert not isinstance(loop, uvloop.Loop)
+    loop.close()
+    with pytest.raises(SystemExit, match="ECHO_EVENT_LOOP must be one of uvloop, asyncio"):
+        serve.use_event_loop("trio")
+
+
+def test_importing_the_launcher_leaves_the_event_loop_policy_alone():
+    """Tests import echo_site.serve for its patches; only the server process switches loops."""
+    assert not isinstance(asyncio.get_event_loop_policy(), uvloop.EventLoopPolicy)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+async def test_a_conversation_works_on_either_event_loop(start_daphne, buyer, creator, order, loop):
+    server = start_daphne(ECHO_EVENT_LOOP=loop)
+    b = await ws_connect(f"{server.ws}/ws/orders/{order.pk}/", token=bearer(buyer))
+    c = await ws_connect(f"{server.ws}/ws/orders/{order.pk}/", token=bearer(creator))
+    await next_frame(b, "hello")
+    await next_frame(c, "hello")
+    await b.send(json.dumps({"type": "message.send", "content": "hi", "client_id": "m1"}))
+    assert (await next_frame(b, "message.ack"))["message"]["content"] == "hi"
+    assert (await next_frame(c, "message.new"))["message"]["content"] == "hi"
+    await b.close()
+    await c.close()
+    expected = "uvloop.Loop" if loop == "uvloop" else "asyncio.unix_events._UnixSelectorEventLoop"
+    assert f"echo_site.serve: event loop {expected}" in server.log_path.read_text()
