@@ -1,6 +1,7 @@
 """One heartbeat per process for all of its sockets, instead of a task per socket.
 
-Every LIVE_HEARTBEAT_SECONDS one task per event loop (in SLICES steps spread over the interval):
+Every LIVE_HEARTBEAT_SECONDS one task per event loop (in slices of at most MAX_SOCKETS_PER_BEAT
+sockets, at least SLICES of them, spread over the interval):
 - re-checks every socket's credential in one database call (deactivated users, ended sessions;
   an expiring JWT closes its socket on a timer of its own, see LiveConsumer.connect);
 - refreshes every socket's presence entries in one Redis round trip, and sweeps each room that
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import weakref
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -32,21 +34,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-# The sockets are beaten in this many slices spread over the interval, so that a process with
-# thousands of sockets does not stall its event loop for one long beat every interval (a latency
-# spike for every message in flight at that moment).
+# The sockets are beaten in at least this many slices spread over the interval, and in more when
+# a slice would hold more than MAX_SOCKETS_PER_BEAT, so that a process with thousands of sockets
+# does not stall its event loop for one long beat (a latency spike for every message in flight
+# at that moment): a beat's presence refresh costs a few Redis commands per socket.
 SLICES = 10
+MAX_SOCKETS_PER_BEAT = 50
 
 
 class Heartbeat:
     def __init__(self) -> None:
-        self.members: dict[LiveConsumer, int] = {}  # socket -> its slice
-        self.joined = 0
+        self.members: dict[LiveConsumer, None] = {}  # the sockets, in join order
         self.task: asyncio.Task[None] | None = None
 
     def join(self, consumer: LiveConsumer) -> None:
-        self.members[consumer] = self.joined % SLICES
-        self.joined += 1
+        self.members[consumer] = None
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.run())
 
@@ -54,17 +56,21 @@ class Heartbeat:
         self.members.pop(consumer, None)
 
     async def run(self) -> None:
-        turn = 0
         while self.members:
-            await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS / SLICES)
-            members = [m for m, part in self.members.items() if part == turn and not m.closed]
-            turn = (turn + 1) % SLICES
-            if not members:
-                continue
-            try:
-                await self.beat(members)
-            except Exception:
-                logger.exception("heartbeat failed for %d sockets", len(members))
+            # One interval: the sockets here at its start, beaten slice by slice. A socket that
+            # joins meanwhile is in the next one (its connect put its presence entries, which
+            # outlive two intervals).
+            sockets = list(self.members)
+            slices = max(SLICES, math.ceil(len(sockets) / MAX_SOCKETS_PER_BEAT))
+            for turn in range(slices):
+                await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS / slices)
+                members = [m for m in sockets[turn::slices] if not m.closed and m in self.members]
+                if not members:
+                    continue
+                try:
+                    await self.beat(members)
+                except Exception:
+                    logger.exception("heartbeat failed for %d sockets", len(members))
 
     async def beat(self, members: list[LiveConsumer]) -> None:
         valid = await in_db_thread(credentials_still_valid)([m.credential for m in members])

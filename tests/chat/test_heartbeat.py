@@ -88,3 +88,37 @@ async def test_sockets_are_beaten_in_slices_each_once_per_interval(settings):
     beaten = sorted(n for batch in beats for n in batch)
     assert beaten == list(range(25))  # every socket once
     assert max(len(batch) for batch in beats) <= -(-25 // heartbeat_module.SLICES)
+
+
+@pytest.mark.asyncio
+async def test_many_sockets_are_beaten_in_more_slices_of_bounded_size(settings, monkeypatch):
+    import asyncio
+
+    from chat import heartbeat as heartbeat_module
+
+    class Socket:
+        def __init__(self, n: int) -> None:
+            self.n = n
+            self.closed = False
+
+    monkeypatch.setattr(heartbeat_module, "MAX_SOCKETS_PER_BEAT", 2)
+    settings.LIVE_HEARTBEAT_SECONDS = 0.5
+    beats: list[list[int]] = []
+
+    class Recording(heartbeat_module.Heartbeat):
+        async def beat(self, members):  # type: ignore[override]
+            beats.append([m.n for m in members])
+
+    beat = Recording()
+    members = [Socket(n) for n in range(25)]
+    for member in members:
+        beat.join(member)  # type: ignore[arg-type]
+    members[3].closed = True  # closed, not yet left: skipped
+    beat.leave(members[4])  # type: ignore[arg-type]
+    await asyncio.sleep(0.5 * 1.05)  # one interval
+    for member in members:
+        beat.leave(member)  # type: ignore[arg-type]
+    beaten = sorted(n for batch in beats for n in batch)
+    assert beaten == [n for n in range(25) if n not in (3, 4)]  # every live socket once
+    assert max(len(batch) for batch in beats) <= 2
+    assert len(beats) == 12  # ceil(24 / 2): the socket that left is not in the interval
