@@ -32,7 +32,8 @@ class Sizes:
 
 FULL = Sizes(
     paced_orders=500, paced_interval=2.0, paced_duration=60.0,
-    rate_orders=1000, rate_steps=(100, 200, 300, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000),
+    rate_orders=1000,
+    rate_steps=(100, 200, 300, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000),
     rate_step_s=6.0,
     fan_rooms=10, fan_members=50, fan_senders=5, fan_per_sender=20,
     idle_connections=5000, idle_hold_s=5.0,

@@ -214,7 +214,7 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
                 done.cancel()
         self._drop_publish_connection()
         async with self._lock:
-            self._subscribed_to = set()
+            self._subscribed_to = set[str]()
             if self._resubscribing is not None:
                 self._resubscribing.cancel()
                 self._resubscribing = None
