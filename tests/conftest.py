@@ -103,6 +103,17 @@ def pay(order: Any) -> Any:
 
 
 @pytest.fixture
+def private_redis() -> Any:
+    """A redis-server of the test's own, which it may stop and restart."""
+    from tests.live.servers import RedisServer
+
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def password() -> str:
     return "a-Strong-pass-42"
 

@@ -15,7 +15,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from echo_site.channel_layer import BatchingPubSubChannelLayer, queued_for
 from echo_site.redis_wire import RedisConnection
-from tests.live.servers import RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
 
@@ -84,14 +83,6 @@ async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
     await layer.group_send("room", {"type": "x", "n": 2})
     assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 2
     await layer.flush()
-
-
-@pytest.fixture
-def private_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def kill_clients(url: str, kind: str) -> None:
@@ -169,25 +160,31 @@ async def test_after_a_redis_restart_the_layer_hears_its_groups_again(private_re
     await layer.flush()
 
 
-async def test_a_redis_that_never_answers_a_subscribe_fails_the_join_after_the_timeout(
-    settings,
-):
-    settings.BROADCAST_TIMEOUT_SECONDS = 0.5
+@pytest.fixture
+async def silent_redis():
+    """The URL of a server that accepts connections and never answers."""
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1 << 20)
         await asyncio.sleep(30)
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    layer = fresh_layer(f"redis://127.0.0.1:{port}")
+    yield f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    server.close()
+
+
+async def test_a_redis_that_never_answers_a_subscribe_fails_the_join_after_the_timeout(
+    settings, silent_redis
+):
+    settings.BROADCAST_TIMEOUT_SECONDS = 0.5
+
+    layer = fresh_layer(silent_redis)
     try:
         started = asyncio.get_running_loop().time()
         with pytest.raises(TimeoutError):
             await layer.new_channel()
         assert asyncio.get_running_loop().time() - started < 3
     finally:
-        server.close()
         await layer.flush()
 
 
@@ -245,19 +242,13 @@ async def test_publish_nowait_reports_an_unreachable_redis():
 
 
 async def test_a_redis_that_never_answers_fails_the_batch_after_the_broadcast_timeout(
-    settings,
+    settings, silent_redis
 ):
     """A server that accepts the connection and never replies must not hold the publisher
     (and every later broadcast) forever."""
     settings.BROADCAST_TIMEOUT_SECONDS = 0.5
 
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1 << 20)
-        await asyncio.sleep(30)
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    layer = fresh_layer(f"redis://127.0.0.1:{port}")
+    layer = fresh_layer(silent_redis)
     try:
         started = asyncio.get_running_loop().time()
         done = layer.publish_nowait([("a", {"type": "x"})])
@@ -265,5 +256,4 @@ async def test_a_redis_that_never_answers_fails_the_batch_after_the_broadcast_ti
             await asyncio.wait_for(done, 10)
         assert asyncio.get_running_loop().time() - started < 3
     finally:
-        server.close()
         await layer.flush()

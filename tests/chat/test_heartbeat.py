@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -60,18 +61,21 @@ async def test_a_stale_entry_is_announced_once_however_many_sockets_share_the_ro
         await socket.disconnect()
 
 
-@pytest.mark.asyncio
-async def test_sockets_are_beaten_in_slices_each_once_per_interval(settings):
+class FakeSocket:
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.closed = False
+
+
+async def one_interval_of_beats(
+    sockets: list[FakeSocket], *, before: Any = None
+) -> list[list[int]]:
+    """Join `sockets` to a heartbeat whose interval is 0.5 s (`before` runs right after), let one
+    interval pass, and return which sockets each beat had."""
     import asyncio
 
     from chat import heartbeat as heartbeat_module
 
-    class Socket:
-        def __init__(self, n: int) -> None:
-            self.n = n
-            self.closed = False
-
-    settings.LIVE_HEARTBEAT_SECONDS = 0.5
     beats: list[list[int]] = []
 
     class Recording(heartbeat_module.Heartbeat):
@@ -79,12 +83,22 @@ async def test_sockets_are_beaten_in_slices_each_once_per_interval(settings):
             beats.append([m.n for m in members])
 
     beat = Recording()
-    members = [Socket(n) for n in range(25)]
-    for member in members:
-        beat.join(member)  # type: ignore[arg-type]
+    for socket in sockets:
+        beat.join(socket)  # type: ignore[arg-type]
+    if before is not None:
+        before(beat)
     await asyncio.sleep(0.5 * 1.05)  # one interval
-    for member in members:
-        beat.leave(member)  # type: ignore[arg-type]
+    for socket in sockets:
+        beat.leave(socket)  # type: ignore[arg-type]
+    return beats
+
+
+@pytest.mark.asyncio
+async def test_sockets_are_beaten_in_slices_each_once_per_interval(settings):
+    from chat import heartbeat as heartbeat_module
+
+    settings.LIVE_HEARTBEAT_SECONDS = 0.5
+    beats = await one_interval_of_beats([FakeSocket(n) for n in range(25)])
     beaten = sorted(n for batch in beats for n in batch)
     assert beaten == list(range(25))  # every socket once
     assert max(len(batch) for batch in beats) <= -(-25 // heartbeat_module.SLICES)
@@ -92,33 +106,18 @@ async def test_sockets_are_beaten_in_slices_each_once_per_interval(settings):
 
 @pytest.mark.asyncio
 async def test_many_sockets_are_beaten_in_more_slices_of_bounded_size(settings, monkeypatch):
-    import asyncio
-
     from chat import heartbeat as heartbeat_module
-
-    class Socket:
-        def __init__(self, n: int) -> None:
-            self.n = n
-            self.closed = False
 
     monkeypatch.setattr(heartbeat_module, "MAX_SOCKETS_PER_BEAT", 2)
     settings.LIVE_HEARTBEAT_SECONDS = 0.5
-    beats: list[list[int]] = []
+    sockets = [FakeSocket(n) for n in range(25)]
 
-    class Recording(heartbeat_module.Heartbeat):
-        async def beat(self, members):  # type: ignore[override]
-            beats.append([m.n for m in members])
+    def close_one_and_leave_one(beat: Any) -> None:
+        sockets[3].closed = True  # closed, not yet left: skipped
+        beat.leave(sockets[4])  # left before the interval began: not in it
 
-    beat = Recording()
-    members = [Socket(n) for n in range(25)]
-    for member in members:
-        beat.join(member)  # type: ignore[arg-type]
-    members[3].closed = True  # closed, not yet left: skipped
-    beat.leave(members[4])  # type: ignore[arg-type]
-    await asyncio.sleep(0.5 * 1.05)  # one interval
-    for member in members:
-        beat.leave(member)  # type: ignore[arg-type]
+    beats = await one_interval_of_beats(sockets, before=close_one_and_leave_one)
     beaten = sorted(n for batch in beats for n in batch)
     assert beaten == [n for n in range(25) if n not in (3, 4)]  # every live socket once
     assert max(len(batch) for batch in beats) <= 2
-    assert len(beats) == 12  # ceil(24 / 2): the socket that left is not in the interval
+    assert len(beats) == 12  # ceil(24 / 2)

@@ -13,17 +13,9 @@ import pytest
 from tests.chat.conftest import bearer
 
 from .conftest import next_frame, ws_connect
-from .servers import RedisServer, free_port, http_json
+from .servers import free_port, http_json
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-
-@pytest.fixture
-def private_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def seqs_until_sync_done(ws) -> list[int]:
