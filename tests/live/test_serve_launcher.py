@@ -4,7 +4,9 @@ eager TCP writes, and the event loop under Twisted."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import os
 import socket
 
 import pytest
@@ -12,6 +14,7 @@ import txaio
 import uvloop
 from autobahn.twisted import websocket as twisted_websocket
 from autobahn.websocket import protocol
+from autobahn.websocket import xormasker as autobahn_xor
 
 from echo_site import serve
 from tests.chat.conftest import bearer
@@ -115,6 +118,32 @@ def test_a_write_after_the_connection_is_lost_is_dropped(eager_connection):
     theirs.setblocking(False)
     with pytest.raises(BlockingIOError):
         theirs.recv(100)
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 100, 511])
+def test_small_frames_unmask_as_autobahn_does_in_one_piece_or_many(size):
+    mask = os.urandom(4)
+    payload = os.urandom(size)
+    expected = autobahn_xor.create_xor_masker(mask, 1 << 20).process(payload) if size else b""
+    whole = serve.SmallFrameMasker(mask)
+    assert whole.process(payload) == expected
+    assert whole.pointer() == size
+    for cuts in ([1], [3, 7], [2, 5, 6, 13]):  # a frame split over several reads
+        masker = serve.SmallFrameMasker(mask)
+        bounds = [0, *[c for c in cuts if c < size], size]
+        pieces = [masker.process(payload[a:b]) for a, b in itertools.pairwise(bounds)]
+        assert b"".join(pieces) == expected
+    whole.reset()
+    assert whole.pointer() == 0
+    assert whole.process(payload) == expected
+
+
+def test_only_small_frames_get_the_python_masker(monkeypatch):
+    monkeypatch.setattr(protocol, "create_xor_masker", protocol.create_xor_masker)
+    serve.python_masks_for_small_frames()
+    assert isinstance(protocol.create_xor_masker(b"abcd", 511), serve.SmallFrameMasker)
+    assert not isinstance(protocol.create_xor_masker(b"abcd", 512), serve.SmallFrameMasker)
+    assert not isinstance(protocol.create_xor_masker(b"abcd"), serve.SmallFrameMasker)
 
 
 @pytest.fixture
