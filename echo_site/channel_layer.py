@@ -71,13 +71,10 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
         self.address = publish_address(host)
 
     async def publish(self, channel: str, message: bytes) -> None:
-        await self.enqueue(channel, message)
-
-    def enqueue(self, channel: str, message: bytes) -> asyncio.Future[None]:
-        """Queue a publish; the future settles when its pipeline has been answered."""
+        """Queue a publish and wait until its pipeline has been answered."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.enqueue_with(channel, message, done, settles=True)
-        return done
+        await done
 
     def enqueue_with(
         self, channel: str, message: bytes, done: asyncio.Future[None], *, settles: bool
