@@ -3,6 +3,7 @@
     .venv/bin/python -m bench run --scenario all --quick          # a couple of minutes
     .venv/bin/python -m bench run --scenario all --repeat 3 --json bench.json   # the full sizes
     .venv/bin/python -m bench run --scenario paced,maxrate --compare before=/tmp/echo-before
+    .venv/bin/python -m bench run --scenario maxrate,two --two-scenarios maxrate --repeat 2
 
 What one run does, all on 127.0.0.1:
 1. Creates a fresh PostgreSQL database (`--db-name`, default echo_bench; dropped at the end
@@ -36,7 +37,7 @@ Scenarios (sizes: bench/scenarios.py FULL / QUICK / TINY):
 - idle: 5,000 connections to one process: RSS per connection, connect time.
 - resume: 500 clients reconnect at once with ?after_seq=, 50 messages behind.
 - two: paced, maxrate, fanout and resume with two daphne processes (members of a room alternate
-  between the processes).
+  between the processes); `--two-scenarios` picks fewer of them.
 
 Server environment (bench/system.py BENCH_ENV): DEBUG=0, a SECRET_KEY, ALLOWED_HOSTS, no TLS
 redirect (plain http on 127.0.0.1), JWT_ACCESS_MINUTES=600 (tokens outlive the run) and

@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size = run.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
     size.add_argument("--tiny", action="store_true", help="the CI size (seconds)")
+    run.add_argument(
+        "--two-scenarios",
+        default=",".join(TWO_PROCESS_SCENARIOS),
+        help="which scenarios 'two' runs on two processes (comma list)",
+    )
     run.add_argument("--repeat", type=int, default=1, help="run everything N times; medians")
     run.add_argument(
         "--compare",
@@ -155,12 +160,39 @@ def machine() -> dict[str, Any]:
     }
 
 
+Job = tuple[str, str, str, int, Path]  # (scenario key, label, kind, processes, cwd)
+
+
+def plan_jobs(
+    chosen: list[str], two_process: list[str], variants: list[tuple[str, Path]], wanted: set[str]
+) -> list[Job]:
+    """Every (scenario, system) to run once per repeat, in order."""
+    jobs: list[Job] = []
+    for scenario in chosen:
+        if scenario == "two":
+            for inner in two_process:
+                for label, cwd in variants:
+                    jobs.append((f"{inner} x2", f"{label} x2", "echo", 2, cwd))
+                if "bare" in wanted and inner != "resume":
+                    jobs.append((f"{inner} x2", "bare x2", "bare", 2, ROOT))
+            continue
+        for label, cwd in variants:
+            jobs.append((scenario, label, "echo", 1, cwd))
+        if scenario != "resume":
+            if "bare" in wanted:
+                jobs.append((scenario, "bare", "bare", 1, ROOT))
+            if "raw" in wanted:
+                jobs.append((scenario, "raw", "raw", 1, ROOT))
+    return jobs
+
+
 def run(args: argparse.Namespace) -> int:
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     if args.paced_seconds:
         sizes = dataclasses.replace(sizes, paced_duration=args.paced_seconds)
     chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]
-    unknown = set(chosen) - set(ALL)
+    two_process = [s.strip() for s in args.two_scenarios.split(",")]
+    unknown = set(chosen) - set(ALL) | set(two_process) - set(TWO_PROCESS_SCENARIOS)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     wanted = {s.strip() for s in args.systems.split(",")}
@@ -199,22 +231,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"bench: seeded in {time.monotonic() - t0:.1f} s\n")
         plan = json.loads(plan_path.read_text())
 
-        jobs: list[tuple[str, str, str, int, Path]] = []  # (scenario key, label, kind, procs, cwd)
-        for scenario in chosen:
-            if scenario == "two":
-                for inner in TWO_PROCESS_SCENARIOS:
-                    for label, cwd in variants:
-                        jobs.append((f"{inner} x2", f"{label} x2", "echo", 2, cwd))
-                    if "bare" in wanted and inner != "resume":
-                        jobs.append((f"{inner} x2", "bare x2", "bare", 2, ROOT))
-                continue
-            for label, cwd in variants:
-                jobs.append((scenario, label, "echo", 1, cwd))
-            if scenario != "resume":
-                if "bare" in wanted:
-                    jobs.append((scenario, "bare", "bare", 1, ROOT))
-                if "raw" in wanted:
-                    jobs.append((scenario, "raw", "raw", 1, ROOT))
+        jobs = plan_jobs(chosen, two_process, variants, wanted)
 
         for rep in range(args.repeat):
             for key, label, kind, procs, cwd in jobs:
