@@ -32,7 +32,7 @@ from channels_redis.utils import _wrap_close
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from echo_site.redis_wire import RedisConnection, pack_command, pack_publish
+from echo_site.redis_wire import RedisConnection, pack_command
 
 # Upper bound on one pipeline: a burst is split so that no reply grows without limit.
 MAX_BATCH = 512
@@ -92,7 +92,8 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
                     connection = await self._publish_connection()
                     packed = b"".join(
-                        pack_publish(channel.encode(), message) for channel, message, _, _ in batch
+                        pack_command(b"PUBLISH", channel.encode(), message)
+                        for channel, message, _, _ in batch
                     )
                     await connection.send(packed, replies=len(batch))
             except Exception as exc:  # every waiter hears of the failure; the next batch goes on

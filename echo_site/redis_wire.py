@@ -28,20 +28,9 @@ from redis.asyncio.connection import RedisSSLContext, SSLConnection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-_PUBLISH = b"*3\r\n$7\r\nPUBLISH\r\n"
-
-
-def pack_publish(channel: bytes, message: bytes) -> bytes:
-    return b"%s$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-        _PUBLISH,
-        len(channel),
-        channel,
-        len(message),
-        message,
-    )
-
 
 def pack_command(*args: bytes) -> bytes:
+    """One command in RESP, as Redis reads it (binary-safe)."""
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
         parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))

@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from echo_site.channel_layer import BatchingPubSubChannelLayer
-from echo_site.redis_wire import RedisConnection, pack_command, pack_publish
+from echo_site.redis_wire import RedisConnection, pack_command
 from tests.live.servers import RedisServer, free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
@@ -44,8 +44,8 @@ def connected() -> tuple[RedisConnection, FakeTransport]:
 
 
 async def test_a_publish_is_packed_as_redis_reads_it_binary_payloads_included():
-    assert pack_publish(b"ch", b"a\r\nb") == pack_command(b"PUBLISH", b"ch", b"a\r\nb")
-    assert pack_publish(b"ch", b"a\r\nb") == b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$4\r\na\r\nb\r\n"
+    packed = pack_command(b"PUBLISH", b"ch", b"a\r\nb")
+    assert packed == b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$4\r\na\r\nb\r\n"
 
     channel = f"wire-{uuid.uuid4().hex}".encode()
     payloads = [b"plain", b"\x00\xff\r\n*3\r\n$", "ünïcode".encode(), b"x" * 70_000]
@@ -54,7 +54,7 @@ async def test_a_publish_is_packed_as_redis_reads_it_binary_payloads_included():
     await pubsub.subscribe(channel)
     connection = await RedisConnection.open(settings.REDIS_URL)
     try:
-        packed = b"".join(pack_publish(channel, payload) for payload in payloads)
+        packed = b"".join(pack_command(b"PUBLISH", channel, payload) for payload in payloads)
         assert await connection.send(packed, replies=len(payloads)) == [1] * len(payloads)
         got = []
         while len(got) < len(payloads):
@@ -181,7 +181,7 @@ async def test_a_wrong_password_fails_the_publish_with_redis_own_error(locked_re
         await RedisConnection.open(f"redis://:wrong@127.0.0.1:{server.port}/0")
     unauthenticated = await RedisConnection.open(f"redis://127.0.0.1:{server.port}/0")
     with pytest.raises(ResponseError, match="NOAUTH"):
-        await unauthenticated.send(pack_publish(b"ch", b"x"), replies=1)
+        await unauthenticated.send(pack_command(b"PUBLISH", b"ch", b"x"), replies=1)
     unauthenticated.close()
 
 
