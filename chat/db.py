@@ -8,11 +8,13 @@ Not channels' `database_sync_to_async`, for three reasons measured under load
   thread). Nothing here depends on thread identity: each call is one transaction.
 - asgiref's SyncToAsync machinery (context copies, thread-local bookkeeping, a wait for the
   future) costs more CPU than a one-statement message insert; this is a plain `run_in_executor`.
-- `close_old_connections()` before each call makes Django's health check (`SELECT 1`) run on every
-  call: a second round trip per message. Here a connection is health-checked before a call only
-  if it sat idle for HEALTH_CHECK_IDLE_SECONDS (one that died while idle, a database restart, is
-  replaced before it fails a call); a connection that fails mid-use is dropped after the call,
-  as Django does.
+- `close_old_connections()` before and after each call would hand the connection back to the
+  process's pool after every call and take one again (with the pool's health check, `SELECT`-like
+  round trip) for the next: a second round trip per message. Here each thread keeps the pooled
+  connection it took (LIVE_DB_THREADS of the pool's DB_POOL_MAX connections, so the process's
+  total stays bounded) and checks it only if it sat idle for HEALTH_CHECK_IDLE_SECONDS (one that
+  died while idle, a database restart, is handed back and replaced before it fails a call); a
+  connection that fails mid-use is handed back after the call, and the pool discards it.
 SQLite (the embedded development default) takes table locks across threads and stays on
 channels' single thread.
 """
@@ -96,13 +98,19 @@ def _run(
 def _call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     now = time.monotonic()
     idle_since = getattr(_worker, "last_call", None)
-    for conn in connections.all(initialized_only=True):
-        conn.close_if_unusable_or_obsolete()
-        if idle_since is not None and now - idle_since < HEALTH_CHECK_IDLE_SECONDS:
-            conn.health_check_done = True  # type: ignore[attr-defined]  # used a moment ago
+    if idle_since is None or now - idle_since >= HEALTH_CHECK_IDLE_SECONDS:
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None and not conn.is_usable():
+                conn.close()  # back to the pool, which drops a broken connection
     try:
         return fn(*args, **kwargs)
     finally:
         _worker.last_call = time.monotonic()
         for conn in connections.all(initialized_only=True):
-            conn.close_if_unusable_or_obsolete()
+            # Not close_if_unusable_or_obsolete(): without persistent connections (pooled, so
+            # CONN_MAX_AGE is 0) it would hand the connection back after every call.
+            if conn.connection is not None and conn.errors_occurred:
+                if conn.is_usable():
+                    conn.errors_occurred = False
+                else:
+                    conn.close()

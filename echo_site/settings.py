@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not from a CDN
     "channels",
+    "echo_site",
     "orders",
     "chat",
     "disputes",
@@ -102,14 +103,42 @@ ASGI_APPLICATION = "echo_site.asgi.application"
 
 # --- Database -----------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# PostgreSQL connections are bounded per process. daphne runs every sync view on a thread of its
+# own, and Django keeps a connection per thread: with persistent connections (CONN_MAX_AGE > 0)
+# one busy process opened a connection per thread it ever used, up to PostgreSQL's
+# max_connections. So no persistent connections; instead one psycopg pool per process of at most
+# DB_POOL_MAX connections, shared by the HTTP views, the live rooms' threads and anything else
+# in the process. A request that finds the pool empty waits up to DB_POOL_TIMEOUT_SECONDS for a
+# connection, then answers 503 with Retry-After. DB_POOL_MAX=0: no pool, a new connection per
+# request (only behind an external pooler such as PgBouncer).
+DB_POOL_MIN = int(os.environ.get("DB_POOL_MIN", "2"))
+DB_POOL_MAX = int(os.environ.get("DB_POOL_MAX", "10"))
+DB_POOL_TIMEOUT_SECONDS = float(os.environ.get("DB_POOL_TIMEOUT_SECONDS", "5"))
+if os.environ.get("DB_CONN_MAX_AGE", "0").strip() not in ("", "0"):
+    sys.stderr.write(
+        "ECHO refuses to start: DB_CONN_MAX_AGE is no longer supported. Persistent connections "
+        "grow with daphne's threads; set DB_POOL_MAX instead (README, Configuration).\n"
+    )
+    raise SystemExit(1)
 if DATABASE_URL:
     DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
-            conn_health_checks=True,
-        )
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
     }
+    if DB_POOL_MAX > 0:
+        if not 0 <= DB_POOL_MIN <= DB_POOL_MAX or DB_POOL_TIMEOUT_SECONDS <= 0:
+            sys.stderr.write(
+                "ECHO refuses to start: DB_POOL_MIN must be from 0 to DB_POOL_MAX and "
+                "DB_POOL_TIMEOUT_SECONDS above 0.\n"
+            )
+            raise SystemExit(1)
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": DB_POOL_MIN,
+            "max_size": DB_POOL_MAX,
+            "timeout": DB_POOL_TIMEOUT_SECONDS,
+            # A connection idle this long is closed (down to min_size): a quiet process gives
+            # its connections back to PostgreSQL.
+            "max_idle": 300,
+        }
 else:
     DATABASES = {
         "default": {
@@ -232,6 +261,14 @@ LIVE_MAX_SOCKETS_PER_USER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_USER", "50"
 # A message is one statement: a few threads keep PostgreSQL busy; more only fight the event loop
 # for the GIL (16 halved the sustained rate in some runs, docs/benchmarks.md).
 LIVE_DB_THREADS = int(os.environ.get("LIVE_DB_THREADS", "4"))
+# The live rooms' threads keep the pooled connections they take (chat/db.py); the HTTP views
+# need at least one more.
+if DATABASE_URL and DB_POOL_MAX > 0 and DB_POOL_MAX <= LIVE_DB_THREADS:
+    sys.stderr.write(
+        f"ECHO refuses to start: DB_POOL_MAX ({DB_POOL_MAX}) must be larger than LIVE_DB_THREADS "
+        f"({LIVE_DB_THREADS}), which the live rooms hold.\n"
+    )
+    raise SystemExit(1)
 
 # --- Disputes ----------------------------------------------------------------------------------
 DISPUTE_WINDOW_DAYS = int(os.environ.get("DISPUTE_WINDOW_DAYS", "14"))

@@ -107,7 +107,10 @@ def order_list_for_user(
         orders = Order.objects.filter(Q(buyer=user) | Q(creator=user))
     if status:
         orders = orders.filter(status=status)
-    return orders.select_related("item").order_by("-created_at", "-id")
+    # Paid and disputed read in the page's query: a constant number of queries per page.
+    return with_payment_and_dispute_state(orders.select_related("item")).order_by(
+        "-created_at", "-id"
+    )
 
 
 def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
