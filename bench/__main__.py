@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report
+from .rest import render_rest, rest_violations, run_rest_scenario
 from .scenarios import FULL, QUICK, SCENARIOS, TINY, Sizes
 from .system import (
     ROOT,
@@ -32,6 +33,8 @@ from .system import (
 )
 
 ALL = ["paced", "maxrate", "fanout", "idle", "resume", "two"]
+# Not part of "all" (the live rooms'): the REST API under concurrent clients (bench/rest.py).
+REST = "rest"
 TWO_PROCESS_SCENARIOS = ["paced", "maxrate", "fanout", "resume"]
 
 
@@ -39,7 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the systems, run scenarios, print the report")
-    run.add_argument("--scenario", default="all", help=f"comma list of {','.join(ALL)} or all")
+    run.add_argument(
+        "--scenario", default="all", help=f"comma list of {','.join([*ALL, REST])} or all"
+    )
     size = run.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
     size.add_argument("--tiny", action="store_true", help="the CI size (seconds)")
@@ -186,12 +191,37 @@ def plan_jobs(
     return jobs
 
 
+def seed_live_rooms(
+    chosen: list[str], sizes: Sizes, env: dict[str, str], logs: Path
+) -> dict[str, Any]:
+    orders = max(
+        sizes.paced_orders if "paced" in chosen or "two" in chosen else 0,
+        sizes.rate_orders if "maxrate" in chosen or "two" in chosen else 0,
+        sizes.idle_connections // 2 if "idle" in chosen else 0,
+    )
+    plan_path = logs / "plan.json"
+    seed_env = {k: v for k, v in env.items() if k != "REDIS_URL"}
+    t0 = time.monotonic()
+    sys.stderr.write(run_django(
+        ["-m", "bench.seed", "--orders", str(orders),
+         "--disputes", str(sizes.fan_rooms), "--admins", str(max(0, sizes.fan_members - 2)),
+         "--resume", str(sizes.resume_clients // 2), "--behind", str(sizes.resume_behind),
+         "--out", str(plan_path)],
+        seed_env,
+    ))  # fmt: skip
+    sys.stderr.write(f"bench: seeded in {time.monotonic() - t0:.1f} s\n")
+    plan = json.loads(plan_path.read_text())
+    return plan
+
+
 def run(args: argparse.Namespace) -> int:
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     if args.paced_seconds:
         sizes = dataclasses.replace(sizes, paced_duration=args.paced_seconds)
     chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]
     two_process = [s.strip() for s in args.two_scenarios.split(",")]
+    with_rest = REST in chosen
+    chosen = [s for s in chosen if s != REST]
     unknown = set(chosen) - set(ALL) | set(two_process) - set(TWO_PROCESS_SCENARIOS)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
@@ -210,27 +240,19 @@ def run(args: argparse.Namespace) -> int:
         env[key] = value
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     rest: dict[str, Any] = {}
+    rest_results: dict[str, Any] = {}
+    pool_max = int(env.get("DB_POOL_MAX", "10"))
     try:
         sys.stderr.write(f"bench: logs in {logs}; migrating {args.db_name}\n")
         run_django(["manage.py", "migrate", "--no-input"], env)
-        orders = max(
-            sizes.paced_orders if "paced" in chosen or "two" in chosen else 0,
-            sizes.rate_orders if "maxrate" in chosen or "two" in chosen else 0,
-            sizes.idle_connections // 2 if "idle" in chosen else 0,
-        )
-        plan_path = logs / "plan.json"
-        seed_env = {k: v for k, v in env.items() if k != "REDIS_URL"}
-        t0 = time.monotonic()
-        sys.stderr.write(run_django(
-            ["-m", "bench.seed", "--orders", str(orders),
-             "--disputes", str(sizes.fan_rooms), "--admins", str(max(0, sizes.fan_members - 2)),
-             "--resume", str(sizes.resume_clients // 2), "--behind", str(sizes.resume_behind),
-             "--out", str(plan_path)],
-            seed_env,
-        ))  # fmt: skip
-        sys.stderr.write(f"bench: seeded in {time.monotonic() - t0:.1f} s\n")
-        plan = json.loads(plan_path.read_text())
-
+        if with_rest:
+            sys.stderr.write(f"bench: rest at {sizes.rest_clients} clients ...\n")
+            rest_results = run_rest_scenario(
+                env=env, pg_url=args.pg_url, db_name=args.db_name,
+                concurrencies=sizes.rest_clients, seconds=sizes.rest_seconds,
+                orders_per_client=sizes.rest_orders, logs=logs,
+            )  # fmt: skip
+        plan = seed_live_rooms(chosen, sizes, env, logs) if chosen else {}
         jobs = plan_jobs(chosen, two_process, variants, wanted)
 
         for rep in range(args.repeat):
@@ -264,13 +286,19 @@ def run(args: argparse.Namespace) -> int:
         "rest_sample": rest,
         "logs": str(logs),
     }
-    text = report.render(merged, meta)
+    text = report.render(merged, meta) if merged else ""
+    if rest_results:
+        text += render_rest(rest_results, pool_max)
     sys.stdout.write(text)
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"meta": meta, "results": merged, "runs": results}, indent=1, default=str)
+            json.dumps(
+                {"meta": meta, "results": merged, "runs": results, "rest": rest_results},
+                indent=1,
+                default=str,
+            )
         )
-    violations = report.integrity_violations(merged)
+    violations = report.integrity_violations(merged) + rest_violations(rest_results, pool_max)
     if violations:
         sys.stdout.write(
             "\nINTEGRITY VIOLATIONS:\n" + "\n".join(f"- {v}" for v in violations) + "\n"

@@ -200,8 +200,15 @@ def run_rest_load(
 
     def one_client(index: int, client: RestClient) -> None:
         conn = _Connection(base_url, timeout)
+        # Where the working order stands (an earlier run may have left it DELIVERED): not timed.
+        try:
+            status, body = conn.request(
+                "GET", f"/api/orders/{client.working_order_id}", client.buyer_token
+            )
+        except (OSError, http.client.HTTPException):
+            status, body = 0, b""
+        delivered = status == 200 and json.loads(body)["status"] == "DELIVERED"
         start.wait()
-        delivered = False  # the working order starts IN_PROGRESS
         turn = 0
         while time.monotonic() < deadline:
             order_id = client.order_ids[turn % len(client.order_ids)]
@@ -321,3 +328,97 @@ def seed_rest_clients(
             )
         )
     return clients
+
+
+def run_rest_scenario(
+    *,
+    env: dict[str, str],
+    pg_url: str,
+    db_name: str,
+    concurrencies: tuple[int, ...],
+    seconds: float,
+    orders_per_client: int,
+    logs: Any,
+) -> dict[str, Any]:
+    """Seed, start one ECHO process (with the baseline's URL), and at each concurrency run the
+    ECHO round and then the bare list, each for `seconds`. Returns {"c=N": {"echo", "bare"}}."""
+    from .system import ROOT, database_url, run_django, start_daphne
+
+    plan_path = logs / "rest-plan.json"
+    seed_env = {k: v for k, v in env.items() if k != "REDIS_URL"}
+    run_django(
+        ["-m", "bench.rest_seed", "--clients", str(max(concurrencies)),
+         "--orders", str(orders_per_client), "--out", str(plan_path)],
+        seed_env,
+    )  # fmt: skip
+    clients = [RestClient.from_json(c) for c in json.loads(plan_path.read_text())]
+    app_name = "echo-bench-rest"
+    server_env = env | {"DJANGO_SETTINGS_MODULE": "bench.rest_settings", "PGAPPNAME": app_name}
+    server = start_daphne(
+        app="echo_site.asgi:application", env=server_env, cwd=ROOT, log_dir=logs, name="rest"
+    )
+    results: dict[str, Any] = {}
+    try:
+        for count in concurrencies:
+            row = {}
+            for label, bare in (("echo", False), ("bare", True)):
+                admin_url = database_url(pg_url, "postgres")
+                with BackendSampler(admin_url, db_name, application_name=app_name) as backends:
+                    run = run_rest_load(
+                        base_url=server.http,
+                        clients=clients[:count],
+                        seconds=seconds,
+                        bare=bare,
+                        sampler=backends,
+                    )
+                row[label] = run.summary()
+            results[f"c={count}"] = row
+    finally:
+        server.stop()
+    return results
+
+
+def render_rest(results: dict[str, Any], pool_max: int) -> str:
+    lines = [
+        "",
+        f"### rest (one process, DB_POOL_MAX={pool_max or 'off: a connection per request'})",
+        "",
+        "| clients | system | req/s | 5xx | other | backends max | list p50/p99 ms | "
+        "detail p99 ms | message p99 ms | move p99 ms | p99 read ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, row in results.items():
+        bare_p99 = row["bare"]["operations"]["bare"]["p99_ms"]
+        for label in ("echo", "bare"):
+            s = row[label]
+            ops = s["operations"]
+            read = ops.get("list") or ops["bare"]
+
+            def p99(name: str, ops: dict[str, Any] = ops) -> str:
+                return f"{ops[name]['p99_ms']:.1f}" if name in ops else "-"
+
+            ratio = f"{read['p99_ms'] / bare_p99:.2f}x" if label == "echo" and bare_p99 else "-"
+            lines.append(
+                f"| {key[2:]} | {label} | {s['rps']:.0f} | {s['server_errors']} | "
+                f"{sum(sum(v.values()) for v in s['unexpected'].values()) - s['server_errors']}"
+                f" | {s['max_backends']} | {read['p50_ms']:.1f}/{read['p99_ms']:.1f} | "
+                f"{p99('detail')} | {p99('message')} | {p99('move')} | {ratio} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def rest_violations(results: dict[str, Any], pool_max: int) -> list[str]:
+    """Any 5xx, transport error or unexpected answer, or more backends than the pool allows
+    (DB_POOL_MAX=0, no pool: a connection per request, nothing to bound)."""
+    found = []
+    for key, row in results.items():
+        for label, s in row.items():
+            where = f"rest {key} on {label}"
+            if s["server_errors"] or s["transport_errors"] or s["unexpected"]:
+                found.append(
+                    f"{where}: 5xx={s['server_errors']} transport={s['transport_errors']} "
+                    f"unexpected={s['unexpected']}"
+                )
+            if pool_max > 0 and (s["max_backends"] is None or s["max_backends"] > pool_max):
+                found.append(f"{where}: {s['max_backends']} backends over the bound {pool_max}")
+    return found

@@ -28,6 +28,9 @@ class Sizes:
     idle_hold_s: float
     resume_clients: int
     resume_behind: int
+    rest_clients: tuple[int, ...] = (8, 32, 64)
+    rest_seconds: float = 30.0
+    rest_orders: int = 60  # per client: a full page of 50 to list
 
 
 FULL = Sizes(
@@ -45,6 +48,7 @@ QUICK = Sizes(
     fan_rooms=3, fan_members=12, fan_senders=4, fan_per_sender=10,
     idle_connections=400, idle_hold_s=2.0,
     resume_clients=100, resume_behind=50,
+    rest_clients=(8, 32), rest_seconds=10.0,
 )  # fmt: skip
 TINY = Sizes(
     paced_orders=10, paced_interval=1.0, paced_duration=4.0,
@@ -52,6 +56,7 @@ TINY = Sizes(
     fan_rooms=2, fan_members=6, fan_senders=3, fan_per_sender=5,
     idle_connections=40, idle_hold_s=0.5,
     resume_clients=10, resume_behind=20,
+    rest_clients=(4, 32), rest_seconds=3.0,
 )  # fmt: skip
 
 # ECHO allows 20 messages per 10 s per connection; paced senders stay under it.

@@ -32,7 +32,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from echo_site import realtime
 
@@ -42,7 +43,7 @@ R = TypeVar("R")
 HEALTH_CHECK_IDLE_SECONDS = 5.0
 
 _SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ThreadPoolExecutor] = (
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveDbThreads] = (
     weakref.WeakKeyDictionary()
 )
 _worker = threading.local()
@@ -54,8 +55,9 @@ def in_db_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
+        pool = _pool(loop)
         outcome, held = await loop.run_in_executor(
-            _pool(loop), functools.partial(_run, loop, fn, *args, **kwargs)
+            pool, functools.partial(_run, pool, fn, *args, **kwargs)
         )
         realtime.send_released(held)  # what committed goes out, whether or not fn raised
         if isinstance(outcome, _Raised):
@@ -65,16 +67,58 @@ def in_db_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     return call
 
 
-def _pool(loop: asyncio.AbstractEventLoop) -> ThreadPoolExecutor:
+class LiveDbThreads(ThreadPoolExecutor):
+    """The live rooms' database threads. Each keeps the pooled connection it took between calls
+    (handing it back and taking one again costs 2-3x a one-statement call: docs/benchmarks.md);
+    when the loop closes and shuts the executor down, every thread's connection goes back to
+    the process's pool, so loops that come and go (tests) never leak pooled connections."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            max_workers=settings.LIVE_DB_THREADS,
+            thread_name_prefix="live-db",
+            initializer=self._enlist,
+        )
+        self._enlisted: list[tuple[threading.Lock, BaseDatabaseWrapper]] = []
+        self._enlist_lock = threading.Lock()
+        self.closing = False
+
+    def _enlist(self) -> None:
+        """Runs first in each new thread: its connection wrapper, and the lock a call holds."""
+        _worker.busy = threading.Lock()
+        with self._enlist_lock:
+            self._enlisted.append((_worker.busy, connections[DEFAULT_DB_ALIAS]))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.closing = True  # a call still queued hands its connection back when it ends
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        with self._enlist_lock:
+            enlisted = list(self._enlisted)
+        for busy, wrapper in enlisted:
+            with busy:  # never under a call in progress
+                _hand_back(wrapper)
+
+
+def _hand_back(wrapper: BaseDatabaseWrapper) -> None:
+    """Close `wrapper`'s connection (to the pool: Django's close() returns it there) from
+    whichever thread: the thread that owns it is idle or gone."""
+    if wrapper.connection is None:
+        return
+    wrapper.inc_thread_sharing()
+    try:
+        wrapper.close()
+    finally:
+        wrapper.dec_thread_sharing()
+
+
+def _pool(loop: asyncio.AbstractEventLoop) -> LiveDbThreads:
     """The loop's default executor, given LIVE_DB_THREADS threads once: a message's statement
     mostly waits (the round trip, the commit's WAL flush), so a few threads keep several in
     flight; many more contend with the event loop for the GIL. The loop shuts its default
     executor down when it closes."""
     pool = _pools.get(loop)
     if pool is None:
-        pool = ThreadPoolExecutor(
-            max_workers=settings.LIVE_DB_THREADS, thread_name_prefix="live-db"
-        )
+        pool = LiveDbThreads()
         loop.set_default_executor(pool)
         _pools[loop] = pool
     return pool
@@ -86,16 +130,17 @@ class _Raised:
 
 
 def _run(
-    loop: asyncio.AbstractEventLoop, fn: Callable[..., R], *args: Any, **kwargs: Any
+    pool: LiveDbThreads, fn: Callable[..., R], *args: Any, **kwargs: Any
 ) -> tuple[R | _Raised, realtime.Held]:
     realtime.hold_broadcasts()
     try:
-        return _call(fn, *args, **kwargs), realtime.release_broadcasts()
+        with _worker.busy:
+            return _call(pool, fn, *args, **kwargs), realtime.release_broadcasts()
     except BaseException as error:  # noqa: BLE001 - re-raised on the loop, after the broadcasts
         return _Raised(error), realtime.release_broadcasts()
 
 
-def _call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+def _call(pool: LiveDbThreads, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     now = time.monotonic()
     idle_since = getattr(_worker, "last_call", None)
     if idle_since is None or now - idle_since >= HEALTH_CHECK_IDLE_SECONDS:
@@ -109,7 +154,11 @@ def _call(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         for conn in connections.all(initialized_only=True):
             # Not close_if_unusable_or_obsolete(): without persistent connections (pooled, so
             # CONN_MAX_AGE is 0) it would hand the connection back after every call.
-            if conn.connection is not None and conn.errors_occurred:
+            if conn.connection is None:
+                continue
+            if pool.closing:
+                conn.close()
+            elif conn.errors_occurred:
                 if conn.is_usable():
                     conn.errors_occurred = False
                 else:

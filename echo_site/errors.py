@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -164,6 +165,10 @@ def unavailable(exc: BaseException | None) -> bool:
 
 
 def _log_unavailable(exc: BaseException, path: str) -> None:
+    if isinstance(exc.__cause__, PoolTimeout):
+        # Load, not a fault: every pooled connection stayed busy for DB_POOL_TIMEOUT_SECONDS.
+        logger.warning("database pool exhausted on %s: %s", path, exc)
+        return
     # psycopg's messages name the host and the database, never a password.
     logger.error("database unavailable on %s: %s", path, exc, exc_info=exc)
 

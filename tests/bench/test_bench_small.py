@@ -45,3 +45,29 @@ def test_a_tiny_bench_run_loses_duplicates_and_reorders_nothing(tmp_path: Path) 
             if "clients" in result:
                 assert result["gap_free_complete"] == result["clients"], where
     assert run.returncode == 0, report
+
+
+@pytest.mark.timeout(180)
+def test_the_tiny_rest_scenario_answers_no_5xx_within_the_pool(tmp_path: Path) -> None:
+    """`python -m bench run --tiny --scenario rest`: any 5xx, unexpected answer or more
+    PostgreSQL backends than DB_POOL_MAX fails the run (never its timings)."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    out = tmp_path / "bench.json"
+    name = f"echo_bench_ci_{uuid.uuid4().hex[:8]}"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--tiny", "--scenario", "rest", "--systems", "echo",
+         "--pg-url", database_url, "--db-name", name, "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=170,
+    )  # fmt: skip
+    report = run.stdout + run.stderr
+    assert run.returncode == 0, report
+    rest = json.loads(out.read_text())["rest"]
+    assert set(rest) == {"c=4", "c=32"}
+    for row in rest.values():
+        for summary in row.values():
+            assert summary["requests"] > 0, report
+            assert summary["server_errors"] == 0, report
+            assert 1 <= summary["max_backends"] <= 10, report
+    assert "| 32 | echo |" in run.stdout

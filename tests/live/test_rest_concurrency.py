@@ -125,3 +125,6 @@ def test_an_exhausted_pool_answers_503_with_retry_after_and_opens_no_more(
             assert body["code"] == "service_unavailable"
             assert int(headers["Retry-After"]) >= 1
     assert 1 <= backends.max <= 2
+    log = server.log_path.read_text()
+    assert "database pool exhausted" in log
+    assert "Traceback" not in log  # load, not a fault: one warning line per refused request
