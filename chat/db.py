@@ -69,7 +69,7 @@ def in_db_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 class LiveDbThreads(ThreadPoolExecutor):
     """The live rooms' database threads. Each keeps the pooled connection it took between calls
-    (handing it back and taking one again costs 2-3x a one-statement call: docs/benchmarks.md);
+    (handing it back and taking one again costs 1.8x the CPU of a one-row query: bench/db_hop.py);
     when the loop closes and shuts the executor down, every thread's connection goes back to
     the process's pool, so loops that come and go (tests) never leak pooled connections."""
 
