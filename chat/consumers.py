@@ -21,6 +21,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 
 from echo_site import realtime
 from echo_site.errors import ErrorCode, ServiceError
@@ -38,6 +39,10 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TOO_BIG = 1009
+# "Try again later": the credential or the room could not be read (the ticket store or the
+# database is down). Clients reconnect with backoff (docs/websocket-protocol.md). Not RFC 6455's
+# 1013, which daphne (autobahn) does not let an application send.
+CLOSE_TRY_AGAIN_LATER = 4503
 
 REPLAY_BATCH = 500
 # How long an entry that arrived ahead of its predecessor waits for it before the database fills
@@ -170,14 +175,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.frame_times: list[float] = []
         self.closed = False
         await self.accept()
+        if self.scope.get("credential_unavailable"):
+            await self.close_with(CLOSE_TRY_AGAIN_LATER)
+            return
         if self.credential is None or not getattr(self.user, "is_authenticated", False):
             await self.close_with(CLOSE_NOT_AUTHENTICATED)
             return
         if not await self.count_socket():
             await self.close_with(CLOSE_TOO_MANY_SOCKETS)
             return
+        # With Redis down the joins still succeed: the layer subscribes when it is back
+        # (echo_site/channel_layer.py), and the socket is served from the database meanwhile.
         await self.join_group(realtime.sockets_group(self.user.pk))
-        if not await self.open():
+        try:
+            opened = await self.open()
+        except DatabaseError:
+            logger.warning("room unavailable on %s", self.channel_name, exc_info=True)
+            await self.close_with(CLOSE_TRY_AGAIN_LATER)
+            return
+        if not opened:
             return
         heartbeat().join(self)
         left = seconds_until_expiry(self.credential)
@@ -194,6 +210,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             held = await presence.sockets_open(user_id=self.user.pk, channel=self.channel_name)
         except Exception:
             logger.warning("socket count failed for user %s", self.user.pk, exc_info=True)
+            # Counted by the heartbeat's refresh once the store is back.
+            self.socket_counted = True
             return True
         if held > settings.LIVE_MAX_SOCKETS_PER_USER:
             await presence.sockets_close(user_id=self.user.pk, channel=self.channel_name)
