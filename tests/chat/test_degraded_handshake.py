@@ -1,0 +1,44 @@
+"""A credential that cannot be read (the ticket store or the database is down) closes the socket
+with 4503, "try again later", never 1011 and never 4401 (which means "sign in again")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from chat import auth
+
+from .conftest import ORIGIN, communicator
+from .test_handshake_auth import closed_with
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def test_a_ticket_store_that_is_down_closes_4503(buyer, order, monkeypatch):
+    def down(ticket: str) -> Any:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(auth, "ticket_redeem", down)
+    comm = communicator(f"/ws/orders/{order.pk}/?ticket=t-123", origin=ORIGIN)
+    await closed_with(comm, 4503)
+
+
+async def test_a_database_that_is_down_at_the_handshake_closes_4503(buyer, order, monkeypatch):
+    async def down(user_id: int, issued_at: Any) -> Any:
+        raise OperationalError("connection to server at 127.0.0.1 failed")
+
+    monkeypatch.setattr(auth, "_active_user", down)
+    await closed_with(communicator(f"/ws/orders/{order.pk}/", user=buyer), 4503)
+
+
+async def test_a_database_that_is_down_when_the_room_opens_closes_4503(buyer, order, monkeypatch):
+    from chat.consumers import RoomConsumer
+
+    def down(self: Any) -> Any:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(RoomConsumer, "authorize_and_hello", down)
+    await closed_with(communicator(f"/ws/orders/{order.pk}/", user=buyer), 4503)
