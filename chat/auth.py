@@ -28,11 +28,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
-from django.db import DatabaseError
 from django.http.request import validate_host
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
+
+from echo_site.errors import UNAVAILABLE_ERRORS
 
 from .db import in_db_thread
 
@@ -203,7 +204,7 @@ class WebsocketAuthMiddleware:
             elif origin is not None:
                 # A session cookie only counts with an Origin of ours (checked above): a browser.
                 resolved = await _from_session(scope)
-        except (CredentialsUnavailable, DatabaseError) as error:
+        except (CredentialsUnavailable, *UNAVAILABLE_ERRORS) as error:
             # The ticket store or the database is down: the consumer closes with 4503 ("try
             # again later"), not 4401, which tells a client to sign in again.
             logger.warning("websocket credential unavailable on %s: %r", scope.get("path"), error)

@@ -21,10 +21,9 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError
 
 from echo_site import realtime
-from echo_site.errors import ErrorCode, ServiceError
+from echo_site.errors import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE, ErrorCode, ServiceError
 
 from . import presence
 from .auth import Credential, seconds_until_expiry
@@ -189,7 +188,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.join_group(realtime.sockets_group(self.user.pk))
         try:
             opened = await self.open()
-        except DatabaseError:
+        except UNAVAILABLE_ERRORS:
             logger.warning("room unavailable on %s", self.channel_name, exc_info=True)
             await self.close_with(CLOSE_TRY_AGAIN_LATER)
             return
@@ -276,6 +275,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(exc.code, exc.message, ref)
         except ServiceError as exc:
             await self.send_error(exc.code, exc.message, ref)
+        except UNAVAILABLE_ERRORS:  # the database is down: the socket stays, the client retries
+            logger.warning("database unavailable on %s", self.channel_name, exc_info=True)
+            await self.send_error(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, ref)
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         frame_type = content.get("type")

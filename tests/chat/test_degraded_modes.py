@@ -1,5 +1,7 @@
-"""A credential that cannot be read (the ticket store or the database is down) closes the socket
-with 4503, "try again later", never 1011 and never 4401 (which means "sign in again")."""
+"""What a socket sees when a store is down. A credential or a room that cannot be read (the ticket
+store or the database is down) closes the socket with 4503, "try again later", never 1011 and
+never 4401 (which means "sign in again"); a frame that cannot be handled for the same reason gets
+a `service_unavailable` error frame and the socket stays."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat import auth
 
-from .conftest import ORIGIN, communicator
+from .conftest import ORIGIN, communicator, connect, receive_until
 from .test_handshake_auth import closed_with
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -42,3 +44,23 @@ async def test_a_database_that_is_down_when_the_room_opens_closes_4503(buyer, or
 
     monkeypatch.setattr(RoomConsumer, "authorize_and_hello", down)
     await closed_with(communicator(f"/ws/orders/{order.pk}/", user=buyer), 4503)
+
+
+async def test_a_send_while_the_database_is_down_gets_an_error_frame_and_the_socket_stays(
+    buyer, order, monkeypatch
+):
+    from chat.consumers import OrderRoomConsumer
+
+    def down(self: Any, content: str, client_id: str | None) -> Any:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    socket, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
+    monkeypatch.setattr(OrderRoomConsumer, "post_message", down)
+    await socket.send_json_to(
+        {"type": "message.send", "content": "hi", "client_id": "c-1", "ref": "c-1"}
+    )
+    error = await receive_until(socket, "error")
+    assert (error["code"], error["ref"]) == ("service_unavailable", "c-1")
+    await socket.send_json_to({"type": "ping"})
+    assert (await receive_until(socket, "pong"))["type"] == "pong"
+    await socket.disconnect()
