@@ -209,7 +209,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             held = await presence.sockets_open(user_id=self.user.pk, channel=self.channel_name)
         except Exception:
             logger.warning("socket count failed for user %s", self.user.pk, exc_info=True)
-            # Counted by the heartbeat's refresh once the store is back.
+            # The store is down: the cap holds per process meanwhile, and this socket is counted
+            # by the heartbeat's refresh once the store is back.
+            here = sum(1 for m in heartbeat().members if m.user.pk == self.user.pk)
+            if here + 1 > settings.LIVE_MAX_SOCKETS_PER_USER:
+                return False
             self.socket_counted = True
             return True
         if held > settings.LIVE_MAX_SOCKETS_PER_USER:

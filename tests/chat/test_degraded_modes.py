@@ -64,3 +64,19 @@ async def test_a_send_while_the_database_is_down_gets_an_error_frame_and_the_soc
     await socket.send_json_to({"type": "ping"})
     assert (await receive_until(socket, "pong"))["type"] == "pong"
     await socket.disconnect()
+
+
+async def test_the_per_user_cap_holds_per_process_while_the_presence_store_is_down(
+    buyer, order, settings, monkeypatch
+):
+    from chat import presence
+
+    async def down(**kwargs: Any) -> int:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(presence, "sockets_open", down)
+    settings.LIVE_MAX_SOCKETS_PER_USER = 2
+    sockets = [(await connect(f"/ws/orders/{order.pk}/", user=buyer))[0] for _ in range(2)]
+    await closed_with(communicator(f"/ws/orders/{order.pk}/", user=buyer), 4429)
+    for socket in sockets:
+        await socket.disconnect()
