@@ -7,7 +7,10 @@ Three ways in:
 - `?ticket=<single-use ticket>` from POST /api/ws-ticket, for browser code that holds a JWT.
 
 A foreign or `null` Origin is refused at the handshake (HTTP 403). A missing or bad credential is
-not refused here: the consumer accepts and closes with 4401, which a client can see and act on.
+not refused here: the consumer accepts and closes with 4401, which a client can see and act on;
+one that cannot be checked right now (the ticket store or the database is down) closes with 4503
+("try again later"). A credential obtained before the user's last logout is a bad one
+(chat.models.CredentialRevocation), here and on every heartbeat.
 Tokens and tickets are never logged.
 """
 
@@ -30,6 +33,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.http.request import validate_host
 from django.utils import timezone
+from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -145,7 +149,7 @@ async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
 async def _from_ticket(raw: str) -> tuple[Any, Credential] | None:
     try:
         payload = await in_db_thread(ticket_redeem)(raw)
-    except Exception as error:  # the ticket store (the cache: Redis) is down
+    except (RedisError, OSError) as error:  # the ticket store (the cache: Redis) is down
         raise CredentialsUnavailable from error
     if payload is None:
         return None
