@@ -7,7 +7,10 @@ Three ways in:
 - `?ticket=<single-use ticket>` from POST /api/ws-ticket, for browser code that holds a JWT.
 
 A foreign or `null` Origin is refused at the handshake (HTTP 403). A missing or bad credential is
-not refused here: the consumer accepts and closes with 4401, which a client can see and act on.
+not refused here: the consumer accepts and closes with 4401, which a client can see and act on;
+one that cannot be checked right now (the ticket store or the database is down) closes with 4503
+("try again later"). A credential obtained before the user's last logout is a bad one
+(chat.models.CredentialRevocation), here and on every heartbeat.
 Tokens and tickets are never logged.
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -30,8 +33,11 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.http.request import validate_host
 from django.utils import timezone
+from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
+
+from echo_site.errors import UNAVAILABLE_ERRORS
 
 from .db import in_db_thread
 
@@ -47,8 +53,15 @@ class Credential:
 
     method: str  # "session" | "jwt" | "ticket"
     user_id: int
+    # When it was obtained (a JWT's "iat", else the handshake): a logout at or after this time
+    # revokes it (chat.models.CredentialRevocation).
+    issued_at: datetime = field(default_factory=timezone.now)
     expires_at: datetime | None = None  # a JWT's expiry
     session_key: str | None = None  # the Django session behind a session-authenticated socket
+
+
+class CredentialsUnavailable(Exception):
+    """The credential could not be checked (its store is down): the client should retry."""
 
 
 # --- Origin -----------------------------------------------------------------------------------
@@ -106,8 +119,14 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 @in_db_thread
-def _active_user(user_id: int) -> Any | None:
-    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+def _active_user(user_id: int, issued_at: datetime) -> Any | None:
+    """The user, if active and their credentials were not revoked since `issued_at`."""
+    return (
+        get_user_model()
+        .objects.filter(pk=user_id, is_active=True)
+        .exclude(credential_revocation__revoked_at__gte=issued_at)
+        .first()
+    )
 
 
 async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
@@ -118,24 +137,31 @@ async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
     user_id = token.get(str(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id")))
     if user_id is None:
         return None
-    user = await _active_user(int(user_id))
+    iat = token.get("iat")
+    issued = datetime.fromtimestamp(int(iat), tz=UTC) if iat is not None else timezone.now()
+    user = await _active_user(int(user_id), issued)
     if user is None:
         return None
     expires = datetime.fromtimestamp(int(token["exp"]), tz=UTC)
-    return user, Credential(method="jwt", user_id=user.pk, expires_at=expires)
+    return user, Credential(method="jwt", user_id=user.pk, issued_at=issued, expires_at=expires)
 
 
 async def _from_ticket(raw: str) -> tuple[Any, Credential] | None:
-    payload = await in_db_thread(ticket_redeem)(raw)
+    try:
+        payload = await in_db_thread(ticket_redeem)(raw)
+    except (RedisError, OSError) as error:  # the ticket store (the cache: Redis) is down
+        raise CredentialsUnavailable from error
     if payload is None:
         return None
-    user = await _active_user(int(payload["user_id"]))
+    now = timezone.now()
+    user = await _active_user(int(payload["user_id"]), now)
     if user is None:
         return None
     expires = payload.get("expires_at")
     return user, Credential(
         method="ticket",
         user_id=user.pk,
+        issued_at=now,
         expires_at=datetime.fromisoformat(expires) if expires else None,
         session_key=payload.get("session_key"),
     )
@@ -148,7 +174,12 @@ async def _from_session(scope: dict[str, Any]) -> tuple[Any, Credential] | None:
     user = await session_get_user(scope)
     if not user.is_authenticated or not user.is_active:
         return None
-    return user, Credential(method="session", user_id=user.pk, session_key=session.session_key)
+    return user, Credential(
+        method="session",
+        user_id=user.pk,
+        issued_at=timezone.now(),
+        session_key=session.session_key,
+    )
 
 
 class WebsocketAuthMiddleware:
@@ -168,16 +199,24 @@ class WebsocketAuthMiddleware:
             return await WebsocketDenier()(scope, receive, send)
 
         resolved: tuple[Any, Credential] | None = None
-        if authorization.lower().startswith("bearer "):
-            resolved = await _from_bearer(authorization[7:].strip())
-        elif ticket:
-            resolved = await _from_ticket(ticket)
-        elif origin is not None:
-            # A session cookie only counts with an Origin of ours (checked above): a browser.
-            resolved = await _from_session(scope)
+        unavailable = False
+        try:
+            if authorization.lower().startswith("bearer "):
+                resolved = await _from_bearer(authorization[7:].strip())
+            elif ticket:
+                resolved = await _from_ticket(ticket)
+            elif origin is not None:
+                # A session cookie only counts with an Origin of ours (checked above): a browser.
+                resolved = await _from_session(scope)
+        except (CredentialsUnavailable, *UNAVAILABLE_ERRORS) as error:
+            # The ticket store or the database is down: the consumer closes with 4503 ("try
+            # again later"), not 4401, which tells a client to sign in again.
+            logger.warning("websocket credential unavailable on %s: %r", scope.get("path"), error)
+            unavailable = True
 
         # Set on the connection's own scope (daphne builds one per connection) rather than a
         # copy: a copy stays alive for the whole connection in this coroutine's frame.
+        scope["credential_unavailable"] = unavailable
         if resolved is None:
             scope["user"], scope["credential"] = AnonymousUser(), None
         else:
@@ -204,25 +243,31 @@ def websocket_auth_stack(app: Any) -> Any:
 
 
 def credentials_still_valid(credentials: list[Credential | None]) -> list[bool]:
-    """For each credential: False once the JWT has expired, the session is gone (logout) or the
-    user is deactivated. One query for all the users (the process-wide heartbeat), one session
-    read per session credential."""
+    """For each credential: False once the JWT has expired, the session is gone, the user
+    logged out since it was obtained (CredentialRevocation) or the user is deactivated. One query
+    for all the users (the process-wide heartbeat), one session read per session credential.
+    Read from the database only, so that it holds while Redis, which carries the logout's
+    broadcast, is down."""
     from importlib import import_module
 
     from django.contrib.auth import SESSION_KEY
 
     now = timezone.now()
     user_ids = {c.user_id for c in credentials if c is not None}
-    active = set(
+    revoked_at: dict[int, datetime | None] = dict(
         get_user_model()
         .objects.filter(pk__in=user_ids, is_active=True)
-        .values_list("pk", flat=True)
+        .values_list("pk", "credential_revocation__revoked_at")
     )
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     sessions: dict[str, str] = {}
     results = []
     for credential in credentials:
-        if credential is None or credential.user_id not in active:
+        if credential is None or credential.user_id not in revoked_at:
+            results.append(False)
+            continue
+        revoked = revoked_at[credential.user_id]
+        if revoked is not None and credential.issued_at <= revoked:
             results.append(False)
             continue
         if credential.expires_at is not None and credential.expires_at <= now:

@@ -23,7 +23,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from echo_site import realtime
-from echo_site.errors import ErrorCode, ServiceError
+from echo_site.errors import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE, ErrorCode, ServiceError
 
 from . import presence
 from .auth import Credential, seconds_until_expiry
@@ -38,6 +38,10 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TOO_BIG = 1009
+# "Try again later": the credential or the room could not be read (the ticket store or the
+# database is down). Clients reconnect with backoff (docs/websocket-protocol.md). Not RFC 6455's
+# 1013, which daphne (autobahn) does not let an application send.
+CLOSE_TRY_AGAIN_LATER = 4503
 
 REPLAY_BATCH = 500
 # How long an entry that arrived ahead of its predecessor waits for it before the database fills
@@ -170,14 +174,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.frame_times: list[float] = []
         self.closed = False
         await self.accept()
+        if self.scope.get("credential_unavailable"):
+            await self.close_with(CLOSE_TRY_AGAIN_LATER)
+            return
         if self.credential is None or not getattr(self.user, "is_authenticated", False):
             await self.close_with(CLOSE_NOT_AUTHENTICATED)
             return
         if not await self.count_socket():
             await self.close_with(CLOSE_TOO_MANY_SOCKETS)
             return
+        # With Redis down the joins still succeed: the layer subscribes when it is back
+        # (echo_site/channel_layer.py), and the socket is served from the database meanwhile.
         await self.join_group(realtime.sockets_group(self.user.pk))
-        if not await self.open():
+        try:
+            opened = await self.open()
+        except UNAVAILABLE_ERRORS:
+            logger.warning("room unavailable on %s", self.channel_name, exc_info=True)
+            await self.close_with(CLOSE_TRY_AGAIN_LATER)
+            return
+        if not opened:
             return
         heartbeat().join(self)
         left = seconds_until_expiry(self.credential)
@@ -194,6 +209,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             held = await presence.sockets_open(user_id=self.user.pk, channel=self.channel_name)
         except Exception:
             logger.warning("socket count failed for user %s", self.user.pk, exc_info=True)
+            # The store is down: the cap holds per process meanwhile, and this socket is counted
+            # by the heartbeat's refresh once the store is back.
+            here = sum(1 for m in heartbeat().members if m.user.pk == self.user.pk)
+            if here + 1 > settings.LIVE_MAX_SOCKETS_PER_USER:
+                return False
+            self.socket_counted = True
             return True
         if held > settings.LIVE_MAX_SOCKETS_PER_USER:
             await presence.sockets_close(user_id=self.user.pk, channel=self.channel_name)
@@ -258,6 +279,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(exc.code, exc.message, ref)
         except ServiceError as exc:
             await self.send_error(exc.code, exc.message, ref)
+        except UNAVAILABLE_ERRORS:  # the database is down: the socket stays, the client retries
+            logger.warning("database unavailable on %s", self.channel_name, exc_info=True)
+            await self.send_error(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, ref)
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         frame_type = content.get("type")

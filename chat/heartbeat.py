@@ -2,8 +2,10 @@
 
 Every LIVE_HEARTBEAT_SECONDS one task per event loop (in slices of at most MAX_SOCKETS_PER_BEAT
 sockets, at least SLICES of them, spread over the interval):
-- re-checks every socket's credential in one database call (deactivated users, ended sessions;
-  an expiring JWT closes its socket on a timer of its own, see LiveConsumer.connect);
+- re-checks every socket's credential in one database call (deactivated users, ended sessions,
+  logouts since the credential was obtained: these hold while Redis, which carries the logout's
+  immediate close, is down; an expiring JWT closes its socket on a timer of its own, see
+  LiveConsumer.connect);
 - refreshes every socket's presence entries in one Redis round trip, and sweeps each room that
   has a socket here once, not once per socket;
 - reads the last seq of every room with a socket here in one query per kind of room, and asks

@@ -84,6 +84,9 @@ class RedisPresence:
 
     def _client(self) -> Any:
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
         # One client per event loop: redis.asyncio connections belong to the loop that made them.
         loop_id = id(asyncio.get_running_loop())
@@ -98,6 +101,12 @@ class RedisPresence:
                 socket_connect_timeout=2,
                 max_connections=200,
                 timeout=5,
+                # After a Redis restart every pooled connection is stale: a command (or a
+                # pipeline) that fails to reach Redis is sent once more on a new connection.
+                # Every command here is idempotent (HSET of the same expiry, HDEL, EXPIRE,
+                # HGETALL); not on a timeout, so that a wedged Redis costs one wait, not two.
+                retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1, (RedisConnectionError,)),
+                health_check_interval=30,
             )
             client = aioredis.Redis(connection_pool=pool)
             self._clients = {loop_id: client}

@@ -7,15 +7,25 @@ from typing import Any
 from django.contrib.auth import logout
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from echo_site.realtime import broadcast_on_commit, sockets_group
 
+from .models import CredentialRevocation
+
 
 def user_logout(*, request: HttpRequest, user: Any, refresh: str | None = None) -> None:
-    """Log out everywhere this request can reach; every socket of the user closes with 4401."""
+    """Log out everywhere this request can reach; every socket of the user closes with 4401.
+
+    The broadcast closes them at once; the revocation time closes them on every process's next
+    heartbeat from the database if the broadcast is lost (Redis down), and refuses new sockets
+    with a credential obtained before it."""
     with transaction.atomic():
+        CredentialRevocation.objects.update_or_create(
+            user_id=user.pk, defaults={"revoked_at": timezone.now()}
+        )
         if refresh:
             try:
                 RefreshToken(refresh).blacklist()  # type: ignore[arg-type]

@@ -68,6 +68,9 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
         self._publisher_connection: RedisConnection | None = None
         self._subscriber_connection: RedisConnection | None = None
         self._resubscribing: asyncio.Task[None] | None = None
+        # Set when the subscriber connection is lost or cannot be opened, cleared (under the
+        # lock) once a new one is subscribed to everything: meanwhile joins do not wait on Redis.
+        self._away = False
         self.address = publish_address(host)
 
     async def publish(self, channel: str, message: bytes) -> None:
@@ -127,10 +130,26 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
     # --- Subscribing and receiving ---------------------------------------------------------
 
     async def subscribe(self, channel: str) -> None:
+        """Subscribe now, or, while Redis is away, as soon as it is back: the channel is
+        remembered and the background resubscription takes it along. A socket that joins a
+        group during an outage is served from the database and caught up by its sync and the
+        heartbeat's tail check; it does not fail (docs/reliability.md)."""
         async with self._lock:
-            if channel not in self._subscribed_to:
-                await self._on_subscriber(b"SUBSCRIBE", channel)
+            if channel in self._subscribed_to:
+                return
+            if self._away:  # known to be down: no wait (up to the timeout) per join
                 self._subscribed_to.add(channel)
+                self._subscriber_lost()
+                return
+            try:
+                await self._on_subscriber(b"SUBSCRIBE", channel)
+            except Exception as error:  # noqa: BLE001 - Redis is away: subscribe when it is back
+                self._subscribed_to.add(channel)
+                self._away = True
+                logger.warning("Redis subscribe failed (%s); retrying in the background", error)
+                self._subscriber_lost()
+                return
+            self._subscribed_to.add(channel)
 
     async def unsubscribe(self, channel: str) -> None:
         async with self._lock:
@@ -166,11 +185,13 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
             if self._subscribed_to:
                 names = [name.encode() for name in self._subscribed_to]
                 await connection.send(pack_command(b"SUBSCRIBE", *names), replies=len(names))
+        self._away = False
         return connection
 
     def _subscriber_lost(self) -> None:
         """Redis closed the subscriber connection (a restart, a network fault): subscribe again
         in the background, with backoff, so that this process hears its groups again."""
+        self._away = True
         if self._subscribed_to and (self._resubscribing is None or self._resubscribing.done()):
             self._resubscribing = asyncio.get_running_loop().create_task(self._resubscribe())
 
@@ -213,6 +234,7 @@ class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
         self._drop_publish_connection()
         async with self._lock:
             self._subscribed_to = set[str]()
+            self._away = False
             if self._resubscribing is not None:
                 self._resubscribing.cancel()
                 self._resubscribing = None

@@ -170,11 +170,24 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
+
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {
+                "socket_connect_timeout": 2,
+                "socket_timeout": 2,
+                # After a Redis restart every pooled connection is stale: a command that fails
+                # to reach Redis is sent once more on a new connection (everything the cache
+                # does is idempotent: get, set, delete, counters' set). Not on a timeout: a
+                # wedged Redis must not cost twice the wait. Idle connections are pinged first.
+                "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 1, (RedisConnectionError,)),
+                "health_check_interval": 30,
+            },
         }
     }
 else:
