@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from echo_site.errors import ServiceError
+from echo_site.throttling import page_gate
 from orders import selectors, services
 from orders.models import ItemType, OrderStatus
 from orders.serializers import (
@@ -69,9 +70,19 @@ def page_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 class RegisterForm(forms.Form):
-    username = forms.CharField(max_length=150, min_length=3)
-    email = forms.EmailField(max_length=254)
-    password = forms.CharField(widget=forms.PasswordInput, max_length=128)
+    # Types and bounds only: the rules are the service's, the same as for the API.
+    username = forms.CharField(max_length=300, strip=False)
+    email = forms.CharField(max_length=254)
+    password = forms.CharField(widget=forms.PasswordInput, max_length=128, strip=False)
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self) -> dict[str, Any]:
+        # The limit per client address shared with every sign-in (echo_site/throttling.py).
+        page_gate(self.request, username=None)
+        return super().clean() or {}
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -84,7 +95,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 def register(request: HttpRequest) -> HttpResponse:
-    form = RegisterForm(request.POST or None)
+    form = RegisterForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_register(**form.cleaned_data)
