@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -106,7 +107,7 @@ def register(request: HttpRequest) -> HttpResponse:
             if not exc.fields:
                 form.add_error(None, exc.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             return HttpResponseRedirect(_next_url(request, reverse("frontend:market")))
     return render(request, "frontend/register.html", {"form": form})
 

@@ -64,7 +64,7 @@ def test_check_deploy_is_clean_in_a_production_like_environment():
 
 @pytest.mark.parametrize("fee", ["ten", "100", "-1"])
 def test_a_platform_fee_that_is_not_a_percentage_refuses_to_start_with_one_line(fee):
-    result = manage("check", env={"PLATFORM_FEE_PERCENT": fee})
+    result = manage("check", env={"DEBUG": "1", "PLATFORM_FEE_PERCENT": fee})
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "ECHO refuses to start: PLATFORM_FEE_PERCENT must be from 0 to below 100."
