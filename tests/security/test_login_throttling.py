@@ -163,3 +163,13 @@ def test_a_throttled_sign_in_page_says_so_in_the_form(buyer):
     response = signin_attempt()
     assert_throttled("signin page", response)
     assert b'role="alert"' in response.content
+
+
+def test_daphne_is_not_told_to_take_the_client_address_from_x_forwarded_for():
+    # daphne's --proxy-headers takes the FIRST address of X-Forwarded-For (the client's own
+    # text) as the socket address; the app reads the header itself (TRUSTED_PROXY_COUNT).
+    from pathlib import Path
+
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text()
+    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    assert "--proxy-headers" not in web
