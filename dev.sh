@@ -30,6 +30,8 @@ shift || true
 case "$cmd" in
   run)
     ensure_venv
+    # Development mode, explicitly: without DEBUG=1 the service runs as in production.
+    export DEBUG=1
     "$PY" manage.py migrate --no-input
     "$PY" manage.py seed_demo
     echo "ECHO is starting on http://127.0.0.1:${PORT:-8000}/ (API docs at /api/docs)"
@@ -45,9 +47,9 @@ case "$cmd" in
     echo "== types: mypy"
     "$VENV/bin/mypy" .
     echo "== tests, embedded defaults (SQLite, in-memory channel layer)"
-    env -u DATABASE_URL -u REDIS_URL "$VENV/bin/pytest" -m "not services" "$@"
+    env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$VENV/bin/pytest" -m "not services" "$@"
     echo "== tests, PostgreSQL + Redis"
-    DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/echo}" \
+    DEBUG=1 DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/echo}" \
       REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}" \
       "$VENV/bin/pytest" "$@"
     ;;

@@ -30,14 +30,16 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.http.request import validate_host
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from echo_site.errors import UNAVAILABLE_ERRORS
+from echo_site.errors import UNAVAILABLE_ERRORS, ErrorCode, ServiceError
+from echo_site.throttling import REDIS_DOWN
 
 from .db import in_db_thread
 
@@ -45,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 TICKET_TTL_SECONDS = 30
 TICKET_PREFIX = "wsticket:"
+TICKET_RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -82,18 +85,36 @@ def origin_allowed(origin: str) -> bool:
 # --- Tickets ----------------------------------------------------------------------------------
 
 
+def _tickets() -> BaseCache:
+    # Their own cache: issuing tickets can never evict throttle counters (settings.CACHES).
+    return caches["tickets"]
+
+
 def ticket_issue(*, user_id: int, expires_at: datetime | None, session_key: str | None) -> str:
-    """A single-use ticket valid TICKET_TTL_SECONDS, carrying the credential it was bought with."""
+    """A single-use ticket valid TICKET_TTL_SECONDS, carrying the credential it was bought with.
+
+    The ticket store is shared by all processes (Redis); while it is unreachable, no ticket can
+    be issued that another process could redeem: 503 service_unavailable with Retry-After.
+    """
     ticket = secrets.token_urlsafe(32)
-    cache.set(
-        TICKET_PREFIX + ticket,
-        {
-            "user_id": user_id,
-            "expires_at": expires_at.isoformat() if expires_at else None,
-            "session_key": session_key,
-        },
-        timeout=TICKET_TTL_SECONDS,
-    )
+    try:
+        _tickets().set(
+            TICKET_PREFIX + ticket,
+            {
+                "user_id": user_id,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "session_key": session_key,
+            },
+            timeout=TICKET_TTL_SECONDS,
+        )
+    except REDIS_DOWN as exc:
+        logger.warning("websocket ticket store unreachable: %s", type(exc).__name__)
+        raise ServiceError(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "Websocket tickets are briefly unavailable. Retry in a moment, or connect with "
+            "an Authorization header.",
+            retry_after=TICKET_RETRY_AFTER_SECONDS,
+        ) from exc
     return ticket
 
 
@@ -102,8 +123,9 @@ def ticket_redeem(ticket: str) -> dict[str, Any] | None:
     if not ticket or len(ticket) > 100:
         return None
     key = TICKET_PREFIX + ticket
-    payload = cache.get(key)
-    if payload is None or not cache.delete(key):
+    tickets = _tickets()
+    payload = tickets.get(key)
+    if payload is None or not tickets.delete(key):
         return None
     return dict(payload)
 

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from echo_site.throttling import TicketThrottle
 from orders.serializers import StrictCharField
 from orders.views import parse
 
@@ -19,7 +20,12 @@ from .services import user_logout
 
 
 class TicketView(APIView):
-    """A single-use websocket ticket, valid 30 s, for browser code that holds only a JWT."""
+    """A single-use websocket ticket, valid 30 s, for browser code that holds only a JWT.
+
+    Throttled per user (WS_TICKET_RATE); 503 while the shared ticket store is unreachable.
+    """
+
+    throttle_classes = [TicketThrottle]
 
     @extend_schema(
         request=None,

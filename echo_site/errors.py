@@ -107,8 +107,10 @@ class ServiceError(Exception):
         fields: dict[str, list[str]] | None = None,
         extra: dict[str, Any] | None = None,
         http_status: int | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
+        self.retry_after = retry_after  # seconds, sent as Retry-After
         self.code = str(code)
         self.message = message
         self.fields = fields or {}
@@ -176,7 +178,8 @@ def _log_unavailable(exc: BaseException, path: str) -> None:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The one place REST errors are rendered: {"error", "code", "fields"}."""
     if isinstance(exc, ServiceError):
-        return Response(exc.as_dict(), status=exc.http_status)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response(exc.as_dict(), status=exc.http_status, headers=headers)
     if unavailable(exc):
         request = context.get("request")
         _log_unavailable(exc, getattr(request, "path", "?"))

@@ -31,15 +31,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-DEBUG = env_bool("DEBUG", default=True)
+# Safe by default: development mode is asked for explicitly (`./dev.sh` sets DEBUG=1).
+DEBUG = env_bool("DEBUG", default=False)
 
+# Public: it is in this file. It may sign only in development mode.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not DEBUG and SECRET_KEY in {"", DEVELOPMENT_SECRET_KEY}:
+    # One line, no traceback noise: production must never run on a made-up or public key.
+    sys.stderr.write(
+        "ECHO refuses to start: DEBUG is off and SECRET_KEY is not set."
+        if not SECRET_KEY
+        else "ECHO refuses to start: DEBUG is off and SECRET_KEY is the public development key."
+    )
+    sys.stderr.write("\n")
+    raise SystemExit(1)
 if not SECRET_KEY:
-    if not DEBUG:
-        # One line, no traceback noise: production must never run on a made-up key.
-        sys.stderr.write("ECHO refuses to start: DEBUG is off and SECRET_KEY is not set.\n")
-        raise SystemExit(1)
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list(
@@ -163,6 +171,16 @@ IN_MEMORY_CHANNEL_LAYER = {
     "BACKEND": "channels.layers.InMemoryChannelLayer",
     "CONFIG": {"capacity": 100_000},
 }
+# Separate caches so that one use can never evict another's entries (docs/reliability.md):
+# - "default": whatever else caches;
+# - "throttle": the auth and ticket throttle counters; "throttle-local" is the per-process
+#   fallback used while Redis is unreachable (echo_site/throttling.py);
+# - "tickets": single-use websocket tickets (bounded: ticket issuing is throttled per user).
+LOCAL_THROTTLE_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "echo-throttle-local",
+    "OPTIONS": {"MAX_ENTRIES": 100_000},
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -174,27 +192,50 @@ if REDIS_URL:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.retry import Retry
 
+    _redis_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "socket_connect_timeout": 2,
+            "socket_timeout": 2,
+            # After a Redis restart every pooled connection is stale: a command that fails
+            # to reach Redis is sent once more on a new connection (everything the cache
+            # does is idempotent: get, set, delete, counters' set). Not on a timeout: a
+            # wedged Redis must not cost twice the wait. Idle connections are pinged first.
+            "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 1, (RedisConnectionError,)),
+            "health_check_interval": 30,
+        },
+    }
     CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "socket_connect_timeout": 2,
-                "socket_timeout": 2,
-                # After a Redis restart every pooled connection is stale: a command that fails
-                # to reach Redis is sent once more on a new connection (everything the cache
-                # does is idempotent: get, set, delete, counters' set). Not on a timeout: a
-                # wedged Redis must not cost twice the wait. Idle connections are pinged first.
-                "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 1, (RedisConnectionError,)),
-                "health_check_interval": 30,
-            },
-        }
+        "default": _redis_cache,
+        "throttle": {**_redis_cache, "KEY_PREFIX": "throttle"},
+        "tickets": {**_redis_cache, "KEY_PREFIX": "tickets"},
+        "throttle-local": LOCAL_THROTTLE_CACHE,
     }
 else:
     CHANNEL_LAYERS = {"default": IN_MEMORY_CHANNEL_LAYER}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "throttle": {**LOCAL_THROTTLE_CACHE, "LOCATION": "echo-throttle"},
+        "tickets": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "echo-tickets",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
+        "throttle-local": LOCAL_THROTTLE_CACHE,
+    }
 
 # --- Auth -------------------------------------------------------------------------------------
+# Failed sign-ins are counted per username by this backend (echo_site/throttling.py).
+AUTHENTICATION_BACKENDS = ["echo_site.throttling.ThrottledModelBackend"]
+
+# How many proxies in front of the service append to X-Forwarded-For. 0 (the default): the
+# header is ignored and the socket address is the client's address (throttling, logs).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    sys.stderr.write("ECHO refuses to start: TRUSTED_PROXY_COUNT must be 0 or more.\n")
+    raise SystemExit(1)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -213,9 +254,16 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "echo_site.errors.api_exception_handler",
+    # Every way to present a password shares "auth" per client address; failed sign-ins also
+    # count per username; websocket tickets per user (echo_site/throttling.py).
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min"),
+        "auth_username": os.environ.get("AUTH_USERNAME_FAILURE_RATE", "10/hour"),
+        "ws_ticket": os.environ.get("WS_TICKET_RATE", "30/min"),
     },
+    # X-Forwarded-For is believed only this many hops deep; DRF's default (None) would
+    # believe any client-sent value.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -6,6 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from chat.views import LogoutView, TicketView
 
 from .errors import json_404, json_500
+from .throttling import ThrottledAdminAuthenticationForm, throttle_status
+
+# The admin login shares the sign-in limits (echo_site/throttling.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -13,6 +17,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
+    path("admin/login/", throttle_status(admin.site.login)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,6 +23,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from echo_site.errors import ServiceError
+from echo_site.throttling import page_gate
 from orders import selectors, services
 from orders.models import ItemType, OrderStatus
 from orders.serializers import (
@@ -69,9 +71,19 @@ def page_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 
 class RegisterForm(forms.Form):
-    username = forms.CharField(max_length=150, min_length=3)
-    email = forms.EmailField(max_length=254)
-    password = forms.CharField(widget=forms.PasswordInput, max_length=128)
+    # Types and bounds only: the rules are the service's, the same as for the API.
+    username = forms.CharField(max_length=300, strip=False)
+    email = forms.CharField(max_length=254)
+    password = forms.CharField(widget=forms.PasswordInput, max_length=128, strip=False)
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self) -> dict[str, Any]:
+        # The limit per client address shared with every sign-in (echo_site/throttling.py).
+        page_gate(self.request, username=None)
+        return super().clean() or {}
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -84,7 +96,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 def register(request: HttpRequest) -> HttpResponse:
-    form = RegisterForm(request.POST or None)
+    form = RegisterForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_register(**form.cleaned_data)
@@ -95,7 +107,7 @@ def register(request: HttpRequest) -> HttpResponse:
             if not exc.fields:
                 form.add_error(None, exc.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             return HttpResponseRedirect(_next_url(request, reverse("frontend:market")))
     return render(request, "frontend/register.html", {"form": form})
 

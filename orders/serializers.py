@@ -121,13 +121,9 @@ class UserSerializer(serializers.Serializer):
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    username = StrictRegexField(
-        r"^[\w.@+-]+\Z",
-        min_length=3,
-        max_length=150,
-        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
-    )
-    email = serializers.EmailField(max_length=254)
+    # Types and bounds only: the rules are the service's (orders/usernames.py), as for the page.
+    username = StrictCharField(max_length=300, trim_whitespace=False)
+    email = StrictCharField(max_length=254)
     password = StrictCharField(min_length=1, max_length=128, write_only=True)
 
 

@@ -14,13 +14,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import fetch_prepared, sql_constants
 
-from . import live
+from . import live, usernames
 from .models import (
     ACTIVE_STATUSES,
     Item,
@@ -39,6 +40,10 @@ User = get_user_model()
 MAX_PRICE = Decimal(settings.ORDER_MAX_PRICE)
 
 
+TAKEN = "This username is taken."
+CONFUSABLE = "This username looks like one that is taken."
+
+
 def _invalid(field: str, message: str) -> ServiceError:
     return ServiceError(ErrorCode.INVALID, f"{field}: {message}", fields={field: [message]})
 
@@ -47,13 +52,29 @@ def _invalid(field: str, message: str) -> ServiceError:
 
 
 def user_register(*, username: str, email: str, password: str) -> Any:
-    username = username.strip()
+    """Create an account: the one registration path (the page and POST /api/auth/register).
+
+    The username follows `orders.usernames` (NFKC, no invisible or direction characters, not
+    confusable with an existing name). The answer never tells whether an email address is
+    registered: with an address that is taken, the account is created all the same, without
+    that address attached (the returned user shows the address given, like any other answer).
+    """
+    try:
+        name = usernames.normalize(username)
+    except usernames.UsernameRejected as exc:
+        raise _invalid("username", str(exc)) from exc
     email = email.strip().lower()
-    if User.objects.filter(username__iexact=username).exists():
-        raise _invalid("username", "This username is taken.")
-    if User.objects.filter(email__iexact=email).exists():
-        raise _invalid("email", "An account with this email exists.")
-    candidate = User(username=username, email=email)
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise _invalid("email", "Enter a valid email address.") from exc
+    if User.objects.filter(username__iexact=name).exists():
+        raise _invalid("username", TAKEN)
+    # Every existing name is compared: linear in the number of users (docs/reliability.md).
+    existing = User.objects.values_list("username", flat=True).iterator(chunk_size=2000)
+    if usernames.confusable_with_any(name, existing):
+        raise _invalid("username", CONFUSABLE)
+    candidate = User(username=name, email=email)
     try:
         validate_password(password, user=candidate)
     except DjangoValidationError as exc:
@@ -65,9 +86,12 @@ def user_register(*, username: str, email: str, password: str) -> Any:
     candidate.set_password(password)
     try:
         with transaction.atomic():
+            if User.objects.filter(email__iexact=email).exists():
+                candidate.email = ""
             candidate.save()
     except IntegrityError as exc:  # a concurrent registration took the name
-        raise _invalid("username", "This username is taken.") from exc
+        raise _invalid("username", TAKEN) from exc
+    candidate.email = email
     return candidate
 
 

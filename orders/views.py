@@ -16,11 +16,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from echo_site.errors import ErrorCode, ServiceError
+from echo_site.throttling import AuthAddressThrottle, AuthUsernameThrottle
 
 from . import selectors, services
 from .models import Order
@@ -93,8 +94,9 @@ def paginate(view: APIView, request: Request, queryset: Any, serializer_class: t
 
 
 class AuthThrottleMixin:
-    throttle_classes: Sequence[type[BaseThrottle]] = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    # One limit per client address, shared with the sign-in and register pages and the admin
+    # login (echo_site/throttling.py).
+    throttle_classes: Sequence[type[BaseThrottle]] = [AuthAddressThrottle]
 
 
 class RegisterView(AuthThrottleMixin, APIView):
@@ -111,6 +113,8 @@ class RegisterView(AuthThrottleMixin, APIView):
 
 
 class TokenView(AuthThrottleMixin, TokenObtainPairView):
+    # ...and a username with too many failed sign-ins is refused, from any address.
+    throttle_classes: Sequence[type[BaseThrottle]] = [AuthAddressThrottle, AuthUsernameThrottle]
     extra_error_statuses = (401,)  # wrong username or password
 
 

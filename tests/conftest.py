@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from tests.factories import ItemFactory, UserFactory
@@ -73,10 +73,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
-    # Throttle counters live in the cache; each test starts with none.
-    cache.clear()
+    # Throttle counters and tickets live in the caches; each test starts with none.
+    for each in caches.all(initialized_only=False):
+        each.clear()
     yield
-    cache.clear()
+    for each in caches.all(initialized_only=True):
+        each.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -105,11 +105,11 @@ async def test_ticket_works_once(api, buyer, order):
 
 
 async def test_expired_ticket_is_refused(api, buyer, order, monkeypatch):
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     ticket = await database_sync_to_async(_ticket)(api, buyer)
     # What the cache does at the 30 s mark: the entry is gone.
-    await database_sync_to_async(cache.delete)(f"wsticket:{ticket}")
+    await database_sync_to_async(caches["tickets"].delete)(f"wsticket:{ticket}")
     await closed_with(communicator(f"/ws/orders/{order.pk}/?ticket={ticket}", origin=ORIGIN), 4401)
 
 

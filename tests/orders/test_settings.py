@@ -64,8 +64,39 @@ def test_check_deploy_is_clean_in_a_production_like_environment():
 
 @pytest.mark.parametrize("fee", ["ten", "100", "-1"])
 def test_a_platform_fee_that_is_not_a_percentage_refuses_to_start_with_one_line(fee):
-    result = manage("check", env={"PLATFORM_FEE_PERCENT": fee})
+    result = manage("check", env={"DEBUG": "1", "PLATFORM_FEE_PERCENT": fee})
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "ECHO refuses to start: PLATFORM_FEE_PERCENT must be from 0 to below 100."
     ]
+
+
+def test_with_no_environment_the_process_refuses_to_start_without_a_secret_key():
+    # Safe by default (issue 15 item 5): no DEBUG means production mode.
+    result = manage("check", env={})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "ECHO refuses to start: DEBUG is off and SECRET_KEY is not set."
+    ]
+
+
+def test_with_no_debug_variable_debug_is_off():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        env={"SECRET_KEY": secrets.token_urlsafe(64)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_public_development_key_never_signs_with_debug_off():
+    from django.conf import settings
+
+    for debug in ({"DEBUG": "0"}, {}):
+        result = manage("check", env={**debug, "SECRET_KEY": settings.DEVELOPMENT_SECRET_KEY})
+        assert result.returncode != 0
+        assert result.stderr.strip().splitlines() == [
+            "ECHO refuses to start: DEBUG is off and SECRET_KEY is the public development key."
+        ]

@@ -215,6 +215,8 @@ PAGES: list[Row] = [
     Row("GET", "/desk/", by_role(302, 403, 403, 403, 200), session=True),
     # The Django admin site: staff only (its own permission checks cover its inner pages).
     Row("GET", "/admin/", by_role(302, 302, 302, 302, 200), session=True),
+    # Its login page, routed through the shared sign-in throttle: staff already signed in go on.
+    Row("GET", "/admin/login/", by_role(200, 200, 200, 200, 302), session=True),
 ]
 
 WEBSOCKETS: list[Row] = [
