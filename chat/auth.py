@@ -90,8 +90,15 @@ def _tickets() -> BaseCache:
     return caches["tickets"]
 
 
-def ticket_issue(*, user_id: int, expires_at: datetime | None, session_key: str | None) -> str:
-    """A single-use ticket valid TICKET_TTL_SECONDS, carrying the credential it was bought with.
+def ticket_issue(
+    *,
+    user_id: int,
+    expires_at: datetime | None,
+    session_key: str | None,
+    issued_at: datetime | None = None,
+) -> str:
+    """A single-use ticket valid TICKET_TTL_SECONDS, carrying the credential it was bought with
+    (`issued_at`: when that credential was issued; a logout after it revokes the ticket too).
 
     The ticket store is shared by all processes (Redis); while it is unreachable, no ticket can
     be issued that another process could redeem: 503 service_unavailable with Retry-After.
@@ -103,6 +110,7 @@ def ticket_issue(*, user_id: int, expires_at: datetime | None, session_key: str 
             {
                 "user_id": user_id,
                 "expires_at": expires_at.isoformat() if expires_at else None,
+                "issued_at": (issued_at or timezone.now()).isoformat(),
                 "session_key": session_key,
             },
             timeout=TICKET_TTL_SECONDS,
@@ -175,15 +183,16 @@ async def _from_ticket(raw: str) -> tuple[Any, Credential] | None:
         raise CredentialsUnavailable from error
     if payload is None:
         return None
-    now = timezone.now()
-    user = await _active_user(int(payload["user_id"]), now)
+    issued_raw = payload.get("issued_at")
+    issued = datetime.fromisoformat(issued_raw) if issued_raw else timezone.now()
+    user = await _active_user(int(payload["user_id"]), issued)
     if user is None:
         return None
     expires = payload.get("expires_at")
     return user, Credential(
         method="ticket",
         user_id=user.pk,
-        issued_at=now,
+        issued_at=issued,
         expires_at=datetime.fromisoformat(expires) if expires else None,
         session_key=payload.get("session_key"),
     )

@@ -36,15 +36,21 @@ class TicketView(APIView):
     )
     def post(self, request: Request) -> Response:
         expires_at: datetime | None = None
+        issued_at: datetime | None = None
         session_key: str | None = None
         token: Any = request.auth
         if token is not None and hasattr(token, "get") and token.get("exp"):
             expires_at = datetime.fromtimestamp(int(token["exp"]), tz=UTC)
+            if token.get("iat") is not None:
+                # The ticket is as old as the token that bought it: a logout since revokes both.
+                issued_at = datetime.fromtimestamp(int(token["iat"]), tz=UTC)
         else:
             session_key = request.session.session_key
         user_id = request.user.pk
         assert user_id is not None  # noqa: S101 - IsAuthenticated let us in
-        ticket = ticket_issue(user_id=user_id, expires_at=expires_at, session_key=session_key)
+        ticket = ticket_issue(
+            user_id=user_id, expires_at=expires_at, issued_at=issued_at, session_key=session_key
+        )
         return Response({"ticket": ticket, "expires_in": TICKET_TTL_SECONDS})
 
 

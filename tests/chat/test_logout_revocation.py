@@ -79,3 +79,21 @@ async def test_a_token_obtained_before_the_logout_opens_no_socket_and_a_later_on
     socket, hello = await connect(f"/ws/orders/{order.pk}/", token=after)
     assert hello["you"]["user_id"] == buyer.pk
     await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_ticket_bought_with_a_token_from_before_the_logout_opens_no_socket(buyer, order):
+    """The ticket is as old as the credential that bought it: a REST access token outlives the
+    logout (it is not revoked for REST), but what it buys for the websocket is."""
+    before = str(AccessToken.for_user(buyer))
+    await database_sync_to_async(log_out)(buyer)
+
+    def buy_ticket() -> str:
+        client = client_for(None)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {before}")
+        response = client.post("/api/ws-ticket", {})
+        assert response.status_code == 200, response.content
+        return str(response.json()["ticket"])
+
+    ticket = await database_sync_to_async(buy_ticket)()
+    await closed_with(communicator(f"/ws/orders/{order.pk}/?ticket={ticket}"), 4401)
