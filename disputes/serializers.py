@@ -21,6 +21,10 @@ class DisputeSerializer(serializers.ModelSerializer):
     refund_amount = serializers.DecimalField(
         max_digits=10, decimal_places=2, read_only=True, allow_null=True
     )
+    allowed_outcomes = serializers.SerializerMethodField(
+        help_text="The outcomes this dispute may close with now (none once closed): a "
+        "cancelled order's dispute closes with REFUND_BUYER only."
+    )
 
     class Meta:
         model = Dispute
@@ -38,8 +42,19 @@ class DisputeSerializer(serializers.ModelSerializer):
             "closed_at",
             "closed_by_user_id",
             "last_seq",
+            "allowed_outcomes",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=DisputeOutcome.choices))
+    )
+    def get_allowed_outcomes(self, dispute: Dispute) -> list[str]:
+        from .services import dispute_allowed_outcomes
+
+        if not dispute.is_open:
+            return []
+        return dispute_allowed_outcomes(order_status=dispute.order.status)
 
     def to_representation(self, instance: Dispute) -> dict:
         data = super().to_representation(instance)

@@ -55,6 +55,7 @@ class ErrorCode(StrEnum):
     DISPUTE_ALREADY_OPEN = "dispute_already_open"
     DISPUTE_OPEN = "dispute_open"
     DISPUTE_CLOSED = "dispute_closed"
+    OUTCOME_NOT_ALLOWED = "outcome_not_allowed"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -89,6 +90,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DISPUTE_ALREADY_OPEN: 409,
     ErrorCode.DISPUTE_OPEN: 409,
     ErrorCode.DISPUTE_CLOSED: 409,
+    ErrorCode.OUTCOME_NOT_ALLOWED: 409,
 }
 
 

@@ -240,6 +240,8 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
 def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
     """The dispute room; its thread comes from one API call (GET /api/disputes/{id})."""
     from disputes import selectors as dispute_selectors
+    from disputes.models import DisputeOutcome
+    from disputes.services import dispute_allowed_outcomes
 
     user = request.user
     dispute = dispute_selectors.dispute_get_for_user(dispute_id=dispute_id, user=user)
@@ -260,10 +262,14 @@ def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
             str(creator.pk): {"username": creator.username, "role": "creator"},
         },
     }
+    outcomes = [
+        (value, DisputeOutcome(value).label)
+        for value in dispute_allowed_outcomes(order_status=order.status)
+    ]
     return render(
         request,
         "frontend/dispute.html",
-        {"dispute": dispute, "order": order, "role": role, "boot": boot},
+        {"dispute": dispute, "order": order, "role": role, "boot": boot, "outcomes": outcomes},
     )
 
 

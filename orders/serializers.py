@@ -184,8 +184,21 @@ class OrderSerializer(serializers.ModelSerializer):
     buyer_id = serializers.IntegerField(read_only=True)
     creator_id = serializers.IntegerField(read_only=True)
     item_id = serializers.IntegerField(read_only=True)
-    item_title = serializers.CharField(source="item.title", read_only=True)
-    final_price = price_field(read_only=True)
+    item_title = serializers.CharField(
+        read_only=True, help_text="The listing's title when the order was placed."
+    )
+    item_description = serializers.CharField(
+        read_only=True, help_text="The listing's description when the order was placed."
+    )
+    item_type = serializers.ChoiceField(
+        choices=ItemType.choices,
+        read_only=True,
+        help_text="The listing's type when the order was placed.",
+    )
+    listed_price = price_field(
+        read_only=True, help_text="The listing's price when the order was placed."
+    )
+    final_price = price_field(read_only=True, help_text="The price agreed for this order.")
     allowed_moves = serializers.SerializerMethodField()
     is_paid = serializers.SerializerMethodField()
     payments_simulated = serializers.SerializerMethodField()
@@ -199,6 +212,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "creator_id",
             "item_id",
             "item_title",
+            "item_description",
+            "item_type",
+            "listed_price",
             "final_price",
             "status",
             "last_seq",
