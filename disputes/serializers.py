@@ -5,7 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.serializers import MAX_ID, MoneyInputField, StrictCharField
+from orders.serializers import MAX_ID, MoneyInputField, StrictCharField, StrictIntegerField
 
 from .models import Dispute, DisputeMessage, DisputeOutcome
 
@@ -102,7 +102,7 @@ class DisputeDetailSerializer(DisputeSerializer):
 
 
 class DisputeOpenInputSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
     reason = StrictCharField(min_length=10, max_length=500)
 
     def to_internal_value(self, data):  # ECHO's camelCase clients

@@ -4,7 +4,13 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .errors import ErrorCode, error_json_response, unavailable, unavailable_response
+from .errors import (
+    ErrorCode,
+    error_json_response,
+    is_api_path,
+    unavailable,
+    unavailable_response,
+)
 
 
 class ApiTrailingSlashMiddleware:
@@ -44,7 +50,7 @@ class ApiJsonErrorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
-            request.path.startswith("/api/")
+            is_api_path(request.path)
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
@@ -59,6 +65,6 @@ class ApiJsonErrorsMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view outside DRF that lost the database: 503 too (DRF views: errors.py)."""
-        if request.path.startswith("/api/") and unavailable(exception):
+        if is_api_path(request.path) and unavailable(exception):
             return unavailable_response(request)
         return None

@@ -25,6 +25,7 @@ from echo_site.errors import ServiceError
 from orders import selectors, services
 from orders.models import ItemType, OrderStatus
 from orders.serializers import (
+    ItemFilterSerializer,
     ItemSerializer,
     MessageSerializer,
     OrderEventSerializer,
@@ -104,13 +105,20 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def market(request: HttpRequest) -> HttpResponse:
-    item_type = request.GET.get("item_type") or None
-    if item_type not in ItemType.values:
-        item_type = None
-    try:
-        creator_id: int | None = int(request.GET.get("creator") or 0) or None
-    except ValueError:
-        creator_id = None
+    # The API's own filter rules (GET /api/items): an id within 64 bits, a known type.
+    filters = ItemFilterSerializer(
+        data={k: v for k, v in request.GET.items() if k in ("item_type", "creator") and v}
+    )
+    if not filters.is_valid():
+        field, messages = next(iter(filters.errors.items()))
+        return render(
+            request,
+            "frontend/error.html",
+            {"message": f"Bad filter {field}: {messages[0]}", "status": 400},
+            status=400,
+        )
+    item_type: str | None = filters.validated_data.get("item_type") or None
+    creator_id: int | None = filters.validated_data.get("creator")
     items = selectors.item_list(item_type=item_type, creator_id=creator_id).order_by(
         "-created_at", "-id"
     )
