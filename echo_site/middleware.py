@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from .errors import (
     ErrorCode,
@@ -29,6 +30,28 @@ class ApiTrailingSlashMiddleware:
             request.path_info = path.rstrip("/")
             request.path = request.path.rstrip("/")
         return self.get_response(request)
+
+
+class ApiNoStoreMiddleware:
+    """An API response to an authenticated request is never stored by a browser or a proxy
+    (`Cache-Control: no-store, private, ...`): it holds one user's orders, messages, tokens.
+
+    DRF authenticates inside the view and sets `request.user` on the Django request too, so the
+    check runs after the view. A request that sent credentials which failed is covered as well.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if is_api_path(request.path) and (
+            getattr(getattr(request, "user", None), "is_authenticated", False)
+            or "HTTP_AUTHORIZATION" in request.META
+            or request.path.startswith("/api/auth/")  # tokens handed out to a password
+        ):
+            add_never_cache_headers(response)
+        return response
 
 
 # Django's own error pages (the DEBUG 404 and 500 pages, a disallowed host) are HTML.

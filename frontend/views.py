@@ -12,6 +12,7 @@ from functools import wraps
 from types import SimpleNamespace
 from typing import Any
 
+from csp.decorators import csp_update
 from django import forms
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -201,8 +202,33 @@ def _order_payment(order: Any) -> dict[str, Any] | None:
     return dict(PaymentSerializer(payment).data) if payment is not None else None
 
 
+# Stripe.js and its Payment Element, as Stripe documents them for a Content-Security-Policy:
+# only the order page pays, and only when card payments are on (not simulated).
+STRIPE_CSP = {
+    "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["https://api.stripe.com"],
+}
+
+
+# django-csp's decorator marks the response it is given; applied only when Stripe.js is used.
+_allow_stripe = csp_update(STRIPE_CSP)(lambda response: response)
+
+
+def _with_stripe_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from orders.payments.selectors import payments_simulated
+
+        response = view(request, *args, **kwargs)
+        return response if payments_simulated() else _allow_stripe(response)
+
+    return wrapper
+
+
 @login_required(login_url=SIGN_IN)
 @page_errors
+@_with_stripe_csp
 def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
     """Everything the workspace shows first, in the page: no API waterfall before first paint."""
     user = request.user
