@@ -5,7 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.serializers import MAX_ID, MoneyInputField, StrictCharField
+from orders.serializers import MAX_ID, MoneyInputField, StrictCharField, StrictIntegerField
 
 from .models import Dispute, DisputeMessage, DisputeOutcome
 
@@ -20,6 +20,10 @@ class DisputeSerializer(serializers.ModelSerializer):
     outcome = serializers.CharField(read_only=True, allow_null=True)
     refund_amount = serializers.DecimalField(
         max_digits=10, decimal_places=2, read_only=True, allow_null=True
+    )
+    allowed_outcomes = serializers.SerializerMethodField(
+        help_text="The outcomes this dispute may close with now (none once closed): a "
+        "cancelled order's dispute closes with REFUND_BUYER only."
     )
 
     class Meta:
@@ -38,8 +42,19 @@ class DisputeSerializer(serializers.ModelSerializer):
             "closed_at",
             "closed_by_user_id",
             "last_seq",
+            "allowed_outcomes",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=DisputeOutcome.choices))
+    )
+    def get_allowed_outcomes(self, dispute: Dispute) -> list[str]:
+        from .services import dispute_allowed_outcomes
+
+        if not dispute.is_open:
+            return []
+        return dispute_allowed_outcomes(order_status=dispute.order.status)
 
     def to_representation(self, instance: Dispute) -> dict:
         data = super().to_representation(instance)
@@ -87,7 +102,7 @@ class DisputeDetailSerializer(DisputeSerializer):
 
 
 class DisputeOpenInputSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
     reason = StrictCharField(min_length=10, max_length=500)
 
     def to_internal_value(self, data):  # ECHO's camelCase clients

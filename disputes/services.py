@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
-from orders.models import Order, OrderStatus
+from orders.models import FINAL_STATUSES, Order, OrderStatus
 from orders.selectors import is_admin
 from orders.services import message_input_clean
 
@@ -35,6 +35,18 @@ CENT = Decimal("0.01")
 
 def _invalid(field: str, message: str) -> ServiceError:
     return ServiceError(ErrorCode.INVALID, f"{field}: {message}", fields={field: [message]})
+
+
+def dispute_allowed_outcomes(*, order_status: str) -> list[str]:
+    """The outcomes a dispute on an order at `order_status` may close with.
+
+    An active order may end any way. A COMPLETED order stays COMPLETED whatever the outcome (a
+    refund takes money back without moving it). A CANCELLED order was refunded when it was
+    cancelled: only REFUND_BUYER says what happened; it can neither complete nor resume.
+    """
+    if order_status == OrderStatus.CANCELLED:
+        return [DisputeOutcome.REFUND_BUYER.value]
+    return list(DisputeOutcome.values)
 
 
 def order_move_guard(*, order: Order, to_status: str, actor: Any) -> None:
@@ -195,6 +207,10 @@ def dispute_close(
     REFUND_BUYER: full refund, order CANCELLED. PARTIAL_REFUND: refund `refund_amount` (above 0,
     below what is left of the payment), order COMPLETED, creator paid the rest minus the fee.
     RELEASE_TO_CREATOR: order COMPLETED, payout. RESUME: nothing moves.
+
+    A COMPLETED or CANCELLED order is final and never moves: on a COMPLETED order the refunds
+    only take money back; a CANCELLED order allows REFUND_BUYER only
+    (`dispute_allowed_outcomes`; anything else is 409 outcome_not_allowed).
     """
     from orders import services as order_services
     from orders.payments import services as payments
@@ -226,6 +242,15 @@ def dispute_close(
                 "This dispute is closed already.",
                 extra={"outcome": locked.outcome},
             )
+        allowed = dispute_allowed_outcomes(order_status=order.status)
+        if outcome not in allowed:
+            raise ServiceError(
+                ErrorCode.OUTCOME_NOT_ALLOWED,
+                f"The order is {order.status}; this dispute can close with "
+                f"{' or '.join(allowed)} only.",
+                extra={"status": order.status, "allowed_outcomes": allowed},
+            )
+        final = order.status in FINAL_STATUSES  # never moved again, only the money follows
         note = f"Dispute #{locked.pk} closed: {DisputeOutcome(outcome).label.lower()}."
         if outcome == DisputeOutcome.PARTIAL_REFUND:
             assert refund_amount is not None  # noqa: S101 - checked above
@@ -248,18 +273,31 @@ def dispute_close(
                 amount=refund_amount,
                 reason=f"Dispute #{locked.pk}",
             )
-            if order.status != OrderStatus.COMPLETED:
+            if not final:
                 order_services.order_settle(
                     order=order, actor=actor, to_status=OrderStatus.COMPLETED, note=note
                 )
         elif outcome == DisputeOutcome.REFUND_BUYER:
-            if order.status != OrderStatus.CANCELLED:
+            if not final:
                 # Cancelling a paid order refunds what is left of it (the payments hook).
                 order_services.order_settle(
                     order=order, actor=actor, to_status=OrderStatus.CANCELLED, note=note
                 )
+            else:
+                # The order stays as it ended; the buyer gets back what is left of the payment.
+                payment = Payment.objects.filter(order_id=order.pk).first()
+                if (
+                    payment is not None
+                    and payment.status in payments.FUNDED_STATUSES
+                    and payment.refunded_amount < payment.total_amount
+                ):
+                    payments.refund_create(
+                        payment=payment,
+                        idempotency_key=f"dispute-{locked.pk}",
+                        reason=f"Dispute #{locked.pk}",
+                    )
         elif outcome == DisputeOutcome.RELEASE_TO_CREATOR:
-            if order.status != OrderStatus.COMPLETED:
+            if not final:
                 order_services.order_settle(
                     order=order, actor=actor, to_status=OrderStatus.COMPLETED, note=note
                 )

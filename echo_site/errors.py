@@ -10,7 +10,9 @@ import sys
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
@@ -56,6 +58,8 @@ class ErrorCode(StrEnum):
     DISPUTE_ALREADY_OPEN = "dispute_already_open"
     DISPUTE_OPEN = "dispute_open"
     DISPUTE_CLOSED = "dispute_closed"
+    OUTCOME_NOT_ALLOWED = "outcome_not_allowed"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -90,6 +94,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DISPUTE_ALREADY_OPEN: 409,
     ErrorCode.DISPUTE_OPEN: 409,
     ErrorCode.DISPUTE_CLOSED: 409,
+    ErrorCode.OUTCOME_NOT_ALLOWED: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
 }
 
 
@@ -175,11 +181,29 @@ def _log_unavailable(exc: BaseException, path: str) -> None:
     logger.error("database unavailable on %s: %s", path, exc, exc_info=exc)
 
 
+def request_too_big(request: Any) -> bool:
+    """The declared body is over DATA_UPLOAD_MAX_MEMORY_SIZE (a bad Content-Length: not)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return limit is not None and length > limit
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The one place REST errors are rendered: {"error", "code", "fields"}."""
     if isinstance(exc, ServiceError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return Response(exc.as_dict(), status=exc.http_status, headers=headers)
+    if isinstance(exc, RequestDataTooBig):
+        # A client's mistake or a flood, not our error: one warning line, no traceback.
+        request = context.get("request")
+        logger.warning("request body too large on %s", getattr(request, "path", "?"))
+        return Response(
+            error_body(ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if unavailable(exc):
         request = context.get("request")
         _log_unavailable(exc, getattr(request, "path", "?"))
@@ -228,8 +252,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+def is_api_path(path: str) -> bool:
+    """/api itself and everything under /api/ is the API: its errors are JSON."""
+    return path == "/api" or path.startswith("/api/")
+
+
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    return is_api_path(request.path)
 
 
 def error_json_response(code: str, message: str, *, status: int) -> JsonResponse:

@@ -3,8 +3,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
-from .errors import ErrorCode, error_json_response, unavailable, unavailable_response
+from .errors import (
+    ErrorCode,
+    error_json_response,
+    is_api_path,
+    unavailable,
+    unavailable_response,
+)
 
 
 class ApiTrailingSlashMiddleware:
@@ -23,6 +30,28 @@ class ApiTrailingSlashMiddleware:
             request.path_info = path.rstrip("/")
             request.path = request.path.rstrip("/")
         return self.get_response(request)
+
+
+class ApiNoStoreMiddleware:
+    """An API response to an authenticated request is never stored by a browser or a proxy
+    (`Cache-Control: no-store, private, ...`): it holds one user's orders, messages, tokens.
+
+    DRF authenticates inside the view and sets `request.user` on the Django request too, so the
+    check runs after the view. A request that sent credentials which failed is covered as well.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if is_api_path(request.path) and (
+            getattr(getattr(request, "user", None), "is_authenticated", False)
+            or "HTTP_AUTHORIZATION" in request.META
+            or request.path.startswith("/api/auth/")  # tokens handed out to a password
+        ):
+            add_never_cache_headers(response)
+        return response
 
 
 # Django's own error pages (the DEBUG 404 and 500 pages, a disallowed host) are HTML.
@@ -44,7 +73,7 @@ class ApiJsonErrorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
-            request.path.startswith("/api/")
+            is_api_path(request.path)
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
@@ -59,6 +88,6 @@ class ApiJsonErrorsMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view outside DRF that lost the database: 503 too (DRF views: errors.py)."""
-        if request.path.startswith("/api/") and unavailable(exception):
+        if is_api_path(request.path) and unavailable(exception):
             return unavailable_response(request)
         return None

@@ -16,6 +16,8 @@ Procfile, with these changes:
   per frame, two epoll_ctl calls (start and stop watching for writability), one more wake-up
   and Twisted's logging context around it, about a fifth of the event loop's busy time under
   load (docs/benchmarks.md). What the socket does not take at once is buffered as before.
+- every status code has its standard reason phrase on the status line: Twisted's table lacks
+  some (429 went out as "429 Unknown Status"); the missing ones come from http.HTTPStatus.
 """
 
 from __future__ import annotations
@@ -143,6 +145,17 @@ def eager_tcp_writes() -> None:
     tcp.Connection.write = write  # type: ignore[method-assign]
 
 
+def standard_reason_phrases() -> None:
+    """Fill the reason phrases Twisted does not know (429 Too Many Requests, ...) in place:
+    daphne passes only the status code, and Twisted looks the phrase up in this table."""
+    from http import HTTPStatus
+
+    from twisted.web import http as twisted_http
+
+    for code in HTTPStatus:
+        twisted_http.RESPONSES.setdefault(code.value, code.phrase.encode("ascii"))
+
+
 def main() -> None:
     loop = type(daphne_server.twisted_loop)
     print(f"echo_site.serve: event loop {loop.__module__}.{loop.__name__}", file=sys.stderr)
@@ -150,6 +163,7 @@ def main() -> None:
     skip_unlogged_debug_formatting()
     python_masks_for_small_frames()
     eager_tcp_writes()
+    standard_reason_phrases()
     CommandLineInterface.entrypoint()
 
 

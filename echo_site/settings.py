@@ -76,7 +76,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "echo_site.middleware.ApiNoStoreMiddleware",
     "echo_site.middleware.ApiJsonErrorsMiddleware",
     "echo_site.middleware.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -404,6 +406,26 @@ if env_bool("BEHIND_PROXY", default=not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# Every page: scripts, styles, images, fonts, fetches and sockets from this origin only; no inline
+# script or event handler anywhere (frontend/static/ holds all of it). The order page adds Stripe's
+# origins when card payments are on (frontend/views.py, STRIPE_CSP); /api/docs adds data: images
+# for Swagger UI's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

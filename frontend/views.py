@@ -10,8 +10,9 @@ import json
 from collections.abc import Callable
 from functools import wraps
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
+from csp.decorators import csp_update
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
@@ -27,6 +28,7 @@ from echo_site.throttling import page_gate
 from orders import selectors, services
 from orders.models import ItemType, OrderStatus
 from orders.serializers import (
+    ItemFilterSerializer,
     ItemSerializer,
     MessageSerializer,
     OrderEventSerializer,
@@ -116,13 +118,20 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 def market(request: HttpRequest) -> HttpResponse:
-    item_type = request.GET.get("item_type") or None
-    if item_type not in ItemType.values:
-        item_type = None
-    try:
-        creator_id: int | None = int(request.GET.get("creator") or 0) or None
-    except ValueError:
-        creator_id = None
+    # The API's own filter rules (GET /api/items): an id within 64 bits, a known type.
+    filters = ItemFilterSerializer(
+        data={k: v for k, v in request.GET.items() if k in ("item_type", "creator") and v}
+    )
+    if not filters.is_valid():
+        field, messages = next(iter(filters.errors.items()))
+        return render(
+            request,
+            "frontend/error.html",
+            {"message": f"Bad filter {field}: {messages[0]}", "status": 400},
+            status=400,
+        )
+    item_type: str | None = filters.validated_data.get("item_type") or None
+    creator_id: int | None = filters.validated_data.get("creator")
     items = selectors.item_list(item_type=item_type, creator_id=creator_id).order_by(
         "-created_at", "-id"
     )
@@ -205,8 +214,32 @@ def _order_payment(order: Any) -> dict[str, Any] | None:
     return dict(PaymentSerializer(payment).data) if payment is not None else None
 
 
+# Stripe.js and its Payment Element, as Stripe documents them for a Content-Security-Policy:
+# only the order page pays, and only when card payments are on (not simulated).
+STRIPE_CSP = {
+    "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["https://api.stripe.com"],
+}
+
+
+def _with_stripe_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """django-csp's `csp_update(STRIPE_CSP)` on `view`, when card payments are on."""
+    with_stripe = cast(Callable[..., HttpResponse], csp_update(STRIPE_CSP)(view))
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from orders.payments.selectors import payments_simulated
+
+        chosen = view if payments_simulated() else with_stripe
+        return chosen(request, *args, **kwargs)
+
+    return wrapper
+
+
 @login_required(login_url=SIGN_IN)
 @page_errors
+@_with_stripe_csp
 def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
     """Everything the workspace shows first, in the page: no API waterfall before first paint."""
     user = request.user
@@ -252,6 +285,8 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
 def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
     """The dispute room; its thread comes from one API call (GET /api/disputes/{id})."""
     from disputes import selectors as dispute_selectors
+    from disputes.models import DisputeOutcome
+    from disputes.services import dispute_allowed_outcomes
 
     user = request.user
     dispute = dispute_selectors.dispute_get_for_user(dispute_id=dispute_id, user=user)
@@ -272,10 +307,14 @@ def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
             str(creator.pk): {"username": creator.username, "role": "creator"},
         },
     }
+    outcomes = [
+        (value, DisputeOutcome(value).label)
+        for value in dispute_allowed_outcomes(order_status=order.status)
+    ]
     return render(
         request,
         "frontend/dispute.html",
-        {"dispute": dispute, "order": order, "role": role, "boot": boot},
+        {"dispute": dispute, "order": order, "role": role, "boot": boot, "outcomes": outcomes},
     )
 
 

@@ -68,9 +68,9 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "item", "buyer", "creator", "final_price", "status", "created_at"]
+    list_display = ["id", "item_title", "buyer", "creator", "final_price", "status", "created_at"]
     list_filter = ["status"]
-    search_fields = ["id", "buyer__username", "creator__username", "item__title"]
+    search_fields = ["id", "buyer__username", "creator__username", "item_title"]
     inlines = [OrderEventInline, MessageInline]
     actions = ["cancel"]
 

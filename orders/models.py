@@ -53,6 +53,24 @@ class OrderStatus(models.TextChoices):
 
 # Orders in these states take messages.
 ACTIVE_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED})
+# Final: nobody moves an order out of these, admins and dispute outcomes included.
+FINAL_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED})
+
+
+# The agreed terms an order copies from its listing at placement: order field -> item field.
+# Adding a term (revisions, delivery days, ...) is a column on both and one entry here; the
+# migration that adds the column backfills it from the listing the same way.
+ORDER_TERMS: dict[str, str] = {
+    "item_title": "title",
+    "item_description": "description",
+    "item_type": "item_type",
+    "listed_price": "base_price",
+}
+
+
+def terms_of(item: Item) -> dict[str, object]:
+    """The listing's terms as an order stores them."""
+    return {field: getattr(item, source) for field, source in ORDER_TERMS.items()}
 
 
 class Order(models.Model):
@@ -63,6 +81,13 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders_received"
     )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="orders")
+    # The listing's terms as they were when the order was placed (ORDER_TERMS below): editing or
+    # archiving the listing later changes none of them.
+    item_title = models.CharField(max_length=150)
+    item_description = models.TextField(blank=True)
+    item_type = models.CharField(max_length=10, choices=ItemType.choices)
+    listed_price = models.DecimalField(max_digits=10, decimal_places=2)
+    # The price agreed for this order (the listed price unless the parties agreed another).
     final_price = models.DecimalField(max_digits=10, decimal_places=2)
     status = models.CharField(
         max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING

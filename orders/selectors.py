@@ -243,6 +243,10 @@ def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
             buyer_id=row[1],
             creator_id=row[2],
             item_id=row[3],
+            item_title=row[4],
+            item_description=row[14],
+            item_type=row[15],
+            listed_price=row[16],
             final_price=row[5],
             status=row[6],
             last_seq=row[7],
@@ -254,9 +258,7 @@ def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
             raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
         return OrderRoomState(
             order=order,
-            snapshot=_order_snapshot(
-                order, item_title=row[4], paid=row[11], dispute=row[12], user=user
-            ),
+            snapshot=_order_snapshot(order, paid=row[11], dispute=row[12], user=user),
             unread=int(row[13]) if order.is_party(user.pk) else 0,
         )
     from .serializers import OrderSerializer
@@ -272,9 +274,7 @@ def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
 _PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 
-def _order_snapshot(
-    order: Order, *, item_title: str, paid: bool, dispute: int | None, user: Any
-) -> dict[str, Any]:
+def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any) -> dict[str, Any]:
     """What OrderSerializer renders for `user`, built directly."""
     from .payments.selectors import payments_simulated
     from .state import allowed_moves
@@ -287,7 +287,10 @@ def _order_snapshot(
         "buyer_id": order.buyer_id,
         "creator_id": order.creator_id,
         "item_id": order.item_id,
-        "item_title": item_title,
+        "item_title": order.item_title,
+        "item_description": order.item_description,
+        "item_type": order.item_type,
+        "listed_price": _PRICE.to_representation(order.listed_price),
         "final_price": _PRICE.to_representation(order.final_price),
         "status": order.status,
         "last_seq": order.last_seq,
@@ -315,7 +318,7 @@ def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:
     global _ORDER_ROOM_SQL
     if _ORDER_ROOM_SQL is None:
         _ORDER_ROOM_SQL = f"""
-SELECT o.id, o.buyer_id, o.creator_id, o.item_id, i.title, o.final_price, o.status, o.last_seq,
+SELECT o.id, o.buyer_id, o.creator_id, o.item_id, o.item_title, o.final_price, o.status, o.last_seq,
     o.created_at, o.updated_at, o.completed_at,
     EXISTS (SELECT 1 FROM {Payment._meta.db_table} p
             WHERE p.order_id = o.id AND p.status IN ({sql_constants(PAID_STATUSES)})),
@@ -325,8 +328,9 @@ SELECT o.id, o.buyer_id, o.creator_id, o.item_id, i.title, o.final_price, o.stat
     (SELECT count(*) FROM {Message._meta.db_table} m
      WHERE m.order_id = o.id AND m.sender_id <> %(user)s::bigint
        AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
-                             WHERE r.order_id = o.id AND r.user_id = %(user)s::bigint), 0))
-FROM {Order._meta.db_table} o JOIN {Item._meta.db_table} i ON i.id = o.item_id
+                             WHERE r.order_id = o.id AND r.user_id = %(user)s::bigint), 0)),
+    o.item_description, o.item_type, o.listed_price
+FROM {Order._meta.db_table} o
 WHERE o.id = %(order)s::bigint
 """  # noqa: S608 - our own table names and constants; every value is a parameter
     rows = fetch_prepared(_ORDER_ROOM_SQL, {"order": order_id, "user": user_id})

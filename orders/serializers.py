@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -59,9 +61,50 @@ class StrictRegexField(StrictStringMixin, serializers.RegexField):
     default_error_messages = {"not_a_string": "Not a string."}
 
 
+# A money string: plain ASCII digits, an optional point and one or two decimals. Python's Decimal
+# would also take "1_000", "+5", " 5 ", "٥" (Arabic-Indic five) and "1e3"; the API does not.
+MONEY_PATTERN = r"^[0-9]{1,8}(?:\.[0-9]{1,2})?$"
+_MONEY_RE = re.compile(MONEY_PATTERN, re.ASCII)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer and only that: not "5", not 5.0, not true (DRF takes all three).
+
+    For ids and numbers in request bodies; query parameters (always text) use IntegerField.
+    """
+
+    default_error_messages = {"not_an_integer": "Must be a JSON integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_an_integer")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
+
+
 class MoneyInputField(serializers.DecimalField):
     """A money amount in a request: a decimal string ("280.00") or, as ECHO's first clients send
-    it, a JSON number (280). The schema says both."""
+    it, a JSON number (280). The schema says both; a string must match MONEY_PATTERN."""
+
+    default_error_messages = {
+        "money_format": "A plain decimal amount such as 280 or 280.00 (ASCII digits only).",
+    }
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # DRF reads "" and "  " as null; a blank string is no amount.
+        if isinstance(data, str) and not _MONEY_RE.fullmatch(data):
+            self.fail("money_format")
+        return super().validate_empty_values(data)  # type: ignore[no-any-return]
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        # A JSON number arrives as int or Decimal (echo_site/parsers.py), a float from Python.
+        if isinstance(data, str):
+            if not _MONEY_RE.fullmatch(data):
+                self.fail("money_format")
+        elif isinstance(data, bool) or not isinstance(data, int | float | Decimal):
+            self.fail("money_format")
+        elif isinstance(data, float | Decimal) and not math.isfinite(data):
+            self.fail("money_format")
+        return super().to_internal_value(data)  # type: ignore[no-any-return]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_digits=10, decimal_places=2, **kwargs)
@@ -72,7 +115,7 @@ class MoneyInputField(serializers.DecimalField):
             bounds["maximum"] = float(self.max_value)
         schema: dict[str, Any] = {
             "oneOf": [
-                {"type": "string", "format": "decimal", "pattern": r"^\d{1,8}(?:\.\d{1,2})?$"},
+                {"type": "string", "format": "decimal", "pattern": MONEY_PATTERN},
                 {"type": "number", **bounds},
             ]
         }
@@ -180,8 +223,21 @@ class OrderSerializer(serializers.ModelSerializer):
     buyer_id = serializers.IntegerField(read_only=True)
     creator_id = serializers.IntegerField(read_only=True)
     item_id = serializers.IntegerField(read_only=True)
-    item_title = serializers.CharField(source="item.title", read_only=True)
-    final_price = price_field(read_only=True)
+    item_title = serializers.CharField(
+        read_only=True, help_text="The listing's title when the order was placed."
+    )
+    item_description = serializers.CharField(
+        read_only=True, help_text="The listing's description when the order was placed."
+    )
+    item_type = serializers.ChoiceField(
+        choices=ItemType.choices,
+        read_only=True,
+        help_text="The listing's type when the order was placed.",
+    )
+    listed_price = price_field(
+        read_only=True, help_text="The listing's price when the order was placed."
+    )
+    final_price = price_field(read_only=True, help_text="The price agreed for this order.")
     allowed_moves = serializers.SerializerMethodField()
     is_paid = serializers.SerializerMethodField()
     payments_simulated = serializers.SerializerMethodField()
@@ -195,6 +251,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "creator_id",
             "item_id",
             "item_title",
+            "item_description",
+            "item_type",
+            "listed_price",
             "final_price",
             "status",
             "last_seq",
@@ -238,7 +297,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderCreateInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
-    item_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    item_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
     final_price = MoneyInputField(
         required=False,
         allow_null=True,
@@ -321,7 +380,7 @@ class MessageInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
 
 
 class OrderMessageInputSerializer(MessageInputSerializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
 
 
 class MessagePageSerializer(serializers.Serializer):
@@ -361,8 +420,8 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 
 class ReviewInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    score = serializers.IntegerField(min_value=1, max_value=5)
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    score = StrictIntegerField(min_value=1, max_value=5)
     comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 

@@ -24,6 +24,7 @@ from echo_site.prepared import fetch_prepared, sql_constants
 from . import live, usernames
 from .models import (
     ACTIVE_STATUSES,
+    FINAL_STATUSES,
     Item,
     Message,
     Order,
@@ -31,6 +32,7 @@ from .models import (
     OrderStatus,
     ReadMark,
     Review,
+    terms_of,
 )
 from .selectors import is_admin, order_allowed_moves
 from .state import TRANSITIONS, may_move, moves_from, roles_of
@@ -169,25 +171,33 @@ def _lock_order(order_id: int) -> Order:
 
 
 def order_place(*, buyer: Any, item: Item, final_price: Decimal | None = None) -> Order:
-    if item.is_archived:
-        raise ServiceError(ErrorCode.NOT_FOUND, f"Item {item.pk} does not exist.")
+    """Place an order on `item`; the order keeps the listing's terms as they are now
+    (`orders.models.ORDER_TERMS`), whatever later happens to the listing."""
     if item.creator_id == buyer.pk:
         raise ServiceError(ErrorCode.OWN_ITEM, "You cannot order your own listing.")
-    price = item.base_price if final_price is None else final_price
-    if price <= 0:
-        if final_price is None:
-            raise _invalid(
-                "final_price", "This listing has no base price; send the agreed final_price."
-            )
-        raise _invalid("final_price", "Must be greater than 0.")
-    if price > MAX_PRICE:
-        raise _invalid("final_price", f"Must be at most {MAX_PRICE}.")
-    if price != price.quantize(Decimal("0.01")):
-        raise _invalid("final_price", "At most 2 decimal places.")
-
     with transaction.atomic():
+        # The listing's current row, locked: a concurrent edit lands wholly before or after.
+        listing = Item.objects.select_for_update().filter(pk=item.pk, is_archived=False).first()
+        if listing is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, f"Item {item.pk} does not exist.")
+        price = listing.base_price if final_price is None else final_price
+        if price <= 0:
+            if final_price is None:
+                raise _invalid(
+                    "final_price", "This listing has no base price; send the agreed final_price."
+                )
+            raise _invalid("final_price", "Must be greater than 0.")
+        if price > MAX_PRICE:
+            raise _invalid("final_price", f"Must be at most {MAX_PRICE}.")
+        if price != price.quantize(Decimal("0.01")):
+            raise _invalid("final_price", "At most 2 decimal places.")
         order = Order.objects.create(
-            buyer=buyer, creator_id=item.creator_id, item=item, final_price=price, last_seq=1
+            buyer=buyer,
+            creator_id=listing.creator_id,
+            item=listing,
+            final_price=price,
+            last_seq=1,
+            **terms_of(listing),
         )
         event = OrderEvent.objects.create(
             order=order, seq=1, actor=buyer, from_status="", to_status=OrderStatus.PENDING
@@ -275,10 +285,11 @@ def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> Order
 
 
 def order_settle(*, order: Order, actor: Any, to_status: str, note: str) -> OrderEvent:
-    """Move an order straight to a final state, from wherever it stands, for a dispute outcome.
+    """Move an active order straight to a final state, for a dispute outcome.
 
     Only the dispute service calls this (an admin closing a dispute); the move is recorded in the
-    timeline like any other and the money follows as for an ordinary move.
+    timeline like any other and the money follows as for an ordinary move. An order that is
+    COMPLETED or CANCELLED already is final: it is never moved again (409 invalid_transition).
     """
     if to_status not in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
         raise _invalid("status", "A settlement ends in COMPLETED or CANCELLED.")
@@ -286,8 +297,12 @@ def order_settle(*, order: Order, actor: Any, to_status: str, note: str) -> Orde
         raise ServiceError(ErrorCode.PERMISSION_DENIED, "Only admins settle orders.")
     with transaction.atomic():
         locked = _lock_order(order.pk)
-        if locked.status == to_status:
-            raise ServiceError(ErrorCode.INVALID_TRANSITION, f"The order is {to_status} already.")
+        if locked.status in FINAL_STATUSES:
+            raise ServiceError(
+                ErrorCode.INVALID_TRANSITION,
+                f"The order is {locked.status}, which is final; it cannot move to {to_status}.",
+                extra={"status": locked.status, "allowed_moves": [], "moves_from_status": []},
+            )
         event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note[:1000])
     for name in ("status", "last_seq", "updated_at", "completed_at"):
         setattr(order, name, getattr(locked, name))

@@ -678,6 +678,19 @@ def payments_retry(*, min_age_seconds: int | None = None) -> dict[str, int]:
 # --- Webhooks -----------------------------------------------------------------------------------
 
 
+def _malformed_event() -> ServiceError:
+    return ServiceError(ErrorCode.INVALID, "The webhook body is not a Stripe event.")
+
+
+def _event_object(event: dict[str, Any]) -> dict[str, Any]:
+    """The event's data.object with its id: a signed body of another shape is a 400."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
+        raise _malformed_event()
+    return obj
+
+
 def _verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     secrets = [s.strip() for s in settings.STRIPE_WEBHOOK_SECRET.split(",") if s.strip()]
     if not secrets:
@@ -692,10 +705,9 @@ def _verify(payload: bytes, signature: str | None) -> dict[str, Any]:
             )
         except stripe.SignatureVerificationError:
             continue
-        except ValueError as exc:  # signed, but not a JSON event
-            raise ServiceError(
-                ErrorCode.INVALID, "The webhook body is not a Stripe event."
-            ) from exc
+        # Signed, but not a JSON object (a list, a string, nested too deeply, not UTF-8).
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            raise _malformed_event() from exc
         return event.to_dict()
     raise ServiceError(
         ErrorCode.WEBHOOK_SIGNATURE_INVALID,
@@ -787,15 +799,23 @@ def webhook_handle(*, payload: bytes, signature: str | None) -> str:
     so Stripe delivers again.
     """
     event = _verify(payload, signature)
-    event_id = str(event.get("id") or "")
-    event_type = str(event.get("type") or "")
-    if not event_id:
-        raise ServiceError(ErrorCode.INVALID, "The webhook body is not a Stripe event.")
+    event_id = event.get("id")
+    event_type = event.get("type")
+    if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)):
+        raise _malformed_event()
+    if len(event_id) > 255:
+        raise _malformed_event()
     if StripeEvent.objects.filter(event_id=event_id).exists():
         return "duplicate"
     handler = _HANDLERS.get(event_type)
     # Handlers read the object's current state rather than trust the order events arrive in.
-    state = handler[0](event["data"]["object"]) if handler else None
+    state = None
+    if handler:
+        obj = _event_object(event)
+        try:
+            state = handler[0](obj)
+        except (KeyError, TypeError, ValueError) as exc:  # fields missing or of the wrong type
+            raise _malformed_event() from exc
     try:
         with transaction.atomic():
             StripeEvent.objects.create(

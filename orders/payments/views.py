@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from echo_site.errors import ErrorCode, error_body
+from echo_site.errors import ErrorCode, error_body, request_too_big
 
 from .. import selectors as order_selectors
 from ..serializers import ErrorSerializer
@@ -101,7 +102,11 @@ class WebhookView(APIView):
         responses={
             200: WebhookResultSerializer,
             400: OpenApiResponse(
-                ErrorSerializer, description="Missing or bad signature, stale timestamp"
+                ErrorSerializer,
+                description="Missing or bad signature, stale timestamp, not a Stripe event",
+            ),
+            413: OpenApiResponse(
+                ErrorSerializer, description="Body over DATA_UPLOAD_MAX_MEMORY_SIZE"
             ),
             500: OpenApiResponse(
                 ErrorSerializer, description="A handler failed; Stripe delivers again"
@@ -109,8 +114,15 @@ class WebhookView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        payload = request.body  # the raw bytes Stripe signed; never request.data
+        # Refused before the body is read: too big for any Stripe event (413), or unsigned.
+        if request_too_big(request):
+            raise RequestDataTooBig()
         signature = request.headers.get("Stripe-Signature")
+        if not signature:
+            raise services.ServiceError(
+                ErrorCode.WEBHOOK_SIGNATURE_INVALID, "The Stripe-Signature header is missing."
+            )
+        payload = request.body  # the raw bytes Stripe signed; never request.data
         try:
             result = services.webhook_handle(payload=payload, signature=signature)
         except services.ServiceError:

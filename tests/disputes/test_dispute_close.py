@@ -167,7 +167,7 @@ def test_release_to_creator_completes_and_pays_out(
     assert not stripe_double.posts("/v1/refunds")
 
 
-def test_refund_after_completion_cancels_and_reverses_the_transfer(
+def test_refund_after_completion_refunds_and_reverses_but_the_order_stays_completed(
     api, stripe_dispute, admin_user, stripe_double, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -177,7 +177,9 @@ def test_refund_after_completion_cancels_and_reverses_the_transfer(
         response = close(api, admin_user, dispute, resolution="Fraud.", outcome="REFUND_BUYER")
     assert response.status_code == 200
     order = Order.objects.get(pk=dispute.order_id)
-    assert order.status == "CANCELLED"
+    # Issue 15: a COMPLETED order is final; only the money comes back.
+    assert order.status == "COMPLETED"
+    assert Payment.objects.get(order=order).status == "REFUNDED"
     assert len(stripe_double.posts("/v1/refunds")) == 1
     reversals = [r for r in stripe_double.requests if "/reversals" in r.path]
     assert len(reversals) == 1
