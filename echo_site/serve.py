@@ -83,8 +83,25 @@ def buffered_bytes(transport: Any) -> int:
     """Bytes a Twisted TCP transport holds in user space because the socket did not take them:
     its write buffer from `offset` on and the writes queued behind it, the same figures
     Twisted's producer flow control uses (`FileDescriptor._isSendBufferFull`). Twisted has no
-    public accessor for them (asyncio's `get_write_buffer_size`); written for Twisted 23-25."""
+    public accessor for them (asyncio's `get_write_buffer_size`); read in Twisted 24-26."""
     return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+def check_transport_buffer_accounting() -> None:
+    """Stop at start-up if Twisted no longer keeps its write buffer where `buffered_bytes`
+    reads it, rather than serve with an outgoing limit that does not hold."""
+    from twisted.internet import abstract
+    from twisted.internet.testing import MemoryReactor
+
+    probe = abstract.FileDescriptor(reactor=MemoryReactor())
+    probe.connected = 1
+    probe.write(b"12345")
+    try:
+        measured = buffered_bytes(probe)
+    except AttributeError as exc:
+        raise SystemExit(f"echo_site.serve: Twisted's write buffer moved ({exc})") from exc
+    if measured != 5:
+        raise SystemExit(f"echo_site.serve: Twisted's write buffer reads {measured}, not 5")
 
 
 class BoundedSendProtocol(WebSocketProtocol):  # type: ignore[misc]
@@ -252,6 +269,7 @@ def eager_tcp_writes() -> None:
 def main() -> None:
     loop = type(daphne_server.twisted_loop)
     print(f"echo_site.serve: event loop {loop.__module__}.{loop.__name__}", file=sys.stderr)
+    check_transport_buffer_accounting()
     daphne_server.WebSocketFactory = ClosingWebSocketFactory
     skip_unlogged_debug_formatting()
     python_masks_for_small_frames()
