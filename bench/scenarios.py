@@ -60,7 +60,7 @@ TINY = Sizes(
     fan_rooms=2, fan_members=6, fan_senders=3, fan_per_sender=5,
     idle_connections=40, idle_hold_s=0.5,
     resume_clients=10, resume_behind=20,
-    churn_sockets=400, churn_round_s=2.0, churn_rounds=6,
+    churn_sockets=800, churn_round_s=2.0, churn_rounds=6,
 )  # fmt: skip
 
 # Churn: the process's RSS at the end of the last round may exceed its RSS at the end of the
