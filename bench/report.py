@@ -176,6 +176,8 @@ def integrity_violations(merged: dict[str, dict[str, dict[str, Any]]]) -> list[s
                     f"{key} on {label}: RSS did not settle under churn "
                     f"(+{result['growth_after_first_pct']:.1f}% after the first round)"
                 )
+            if result.get("connect_failed"):
+                found.append(f"{key} on {label}: {result['connect_failed']} connections failed")
             if result.get("connect", {}).get("failed"):
                 found.append(f"{key} on {label}: {result['connect']['failed']} connections failed")
     return found

@@ -93,7 +93,7 @@ def check_transport_buffer_accounting() -> None:
     from twisted.internet import abstract
     from twisted.internet.testing import MemoryReactor
 
-    probe = abstract.FileDescriptor(reactor=MemoryReactor())
+    probe = abstract.FileDescriptor(reactor=MemoryReactor())  # type: ignore[arg-type]
     probe.connected = 1
     probe.write(b"12345")
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 import pytest
+from django.db import connection
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -33,15 +34,19 @@ LIMIT_BYTES = 256 * 1024
 
 
 def seed_messages(order: Any, sender: Any) -> int:
-    """MESSAGES messages after the order's placement; the order's last seq."""
-    first = order.last_seq
-    Message.objects.bulk_create(
-        Message(order=order, seq=first + k, sender=sender, content=CONTENT)
-        for k in range(1, MESSAGES + 1)
-    )
-    last = first + MESSAGES
-    Order.objects.filter(pk=order.pk).update(last_seq=last)
-    return last
+    """MESSAGES messages after the order's placement; the order's last seq. Runs in a worker
+    thread, whose database connection it closes (the test database is dropped at the end)."""
+    try:
+        first = order.last_seq
+        Message.objects.bulk_create(
+            Message(order=order, seq=first + k, sender=sender, content=CONTENT)
+            for k in range(1, MESSAGES + 1)
+        )
+        last = first + MESSAGES
+        Order.objects.filter(pk=order.pk).update(last_seq=last)
+        return last
+    finally:
+        connection.close()
 
 
 def timeline_seq(frame: dict[str, Any]) -> int | None:
