@@ -4,6 +4,7 @@
     .venv/bin/python -m bench run --scenario all --repeat 3 --json bench.json   # the full sizes
     .venv/bin/python -m bench run --scenario paced,maxrate --compare before=/tmp/echo-before
     .venv/bin/python -m bench run --scenario maxrate,two --two-scenarios maxrate --repeat 2
+    .venv/bin/python -m bench run --scenario churn --systems echo    # five minutes
 
 What one run does, all on 127.0.0.1:
 1. Creates a fresh PostgreSQL database (`--db-name`, default echo_bench; dropped at the end
@@ -18,8 +19,8 @@ What one run does, all on 127.0.0.1:
    and stops the system.
 4. Prints one table per scenario: absolute figures, and ECHO's as ratios to the baselines.
    Exit status 1 on any lost, duplicated, reordered or gapped delivery, a stored-row count that
-   does not match the accepted sends, a resume client not caught up gap-free, or a failed
-   connection; never on time.
+   does not match the accepted sends, a resume client not caught up gap-free, a failed
+   connection, or churn whose RSS did not settle; never on time.
 
 Systems: `echo` (this tree), `echo@NAME` (`--compare NAME=PATH`, another work tree, e.g. a git
 worktree of the commit before an optimization, measured in the same run), `bare` (a bare
@@ -38,6 +39,9 @@ Scenarios (sizes: bench/scenarios.py FULL / QUICK / TINY):
 - resume: 500 clients reconnect at once with ?after_seq=, 50 messages behind.
 - two: paced, maxrate, fanout and resume with two daphne processes (members of a room alternate
   between the processes); `--two-scenarios` picks fewer of them.
+- churn (only when named, not in `all`; ECHO only): 15 rounds of 20 s, each opening 2,000
+  sockets and dropping them (half with a close frame, half by cutting the TCP connection); the
+  process's RSS at the end of each round must settle within 10% of its level after round 1.
 
 Server environment (bench/system.py BENCH_ENV): DEBUG=0, a SECRET_KEY, ALLOWED_HOSTS, no TLS
 redirect (plain http on 127.0.0.1), JWT_ACCESS_MINUTES=600 (tokens outlive the run) and

@@ -35,6 +35,10 @@ from .system import (
 ALL = ["paced", "maxrate", "fanout", "idle", "resume", "two"]
 # Not part of "all" (the live rooms'): the REST API under concurrent clients (bench/rest.py).
 REST = "rest"
+# Run only when named (`--scenario churn`): its full size takes five minutes on its own.
+EXTRA = ["churn"]
+# Scenarios only ECHO runs: the baselines have no resume and no per-socket state to leak.
+ECHO_ONLY = {"resume", "churn"}
 TWO_PROCESS_SCENARIOS = ["paced", "maxrate", "fanout", "resume"]
 
 
@@ -43,7 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the systems, run scenarios, print the report")
     run.add_argument(
-        "--scenario", default="all", help=f"comma list of {','.join([*ALL, REST])} or all"
+        "--scenario",
+        default="all",
+        help=f"comma list of {','.join([*ALL, *EXTRA, REST])} or all",
     )
     size = run.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
@@ -183,7 +189,7 @@ def plan_jobs(
             continue
         for label, cwd in variants:
             jobs.append((scenario, label, "echo", 1, cwd))
-        if scenario != "resume":
+        if scenario not in ECHO_ONLY:
             if "bare" in wanted:
                 jobs.append((scenario, "bare", "bare", 1, ROOT))
             if "raw" in wanted:
@@ -198,6 +204,7 @@ def seed_live_rooms(
         sizes.paced_orders if "paced" in chosen or "two" in chosen else 0,
         sizes.rate_orders if "maxrate" in chosen or "two" in chosen else 0,
         sizes.idle_connections // 2 if "idle" in chosen else 0,
+        sizes.churn_sockets // 2 if "churn" in chosen else 0,
     )
     plan_path = logs / "plan.json"
     seed_env = {k: v for k, v in env.items() if k != "REDIS_URL"}
@@ -222,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     two_process = [s.strip() for s in args.two_scenarios.split(",")]
     with_rest = REST in chosen
     chosen = [s for s in chosen if s != REST]
-    unknown = set(chosen) - set(ALL) | set(two_process) - set(TWO_PROCESS_SCENARIOS)
+    unknown = set(chosen) - set(ALL + EXTRA) | set(two_process) - set(TWO_PROCESS_SCENARIOS)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     wanted = {s.strip() for s in args.systems.split(",")}

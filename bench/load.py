@@ -143,6 +143,15 @@ class Client:
             with contextlib.suppress(BaseException):
                 await self.reader
 
+    async def abort(self) -> None:
+        """Vanish without a close frame: the TCP connection is cut (a phone losing its network)."""
+        if self.ws is not None:
+            self.ws.transport.abort()
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self.reader
+
     async def send_message(self, step: Step) -> None:
         assert self.ws is not None
         self.n += 1

@@ -72,6 +72,14 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("all caught up s", "all_caught_up_s", False), ("p50 s", "p50_s", False),
         ("p99 s", "p99_s", False), ("connect p99 ms", "connect.p99_ms", False),
     ],
+    "churn": [
+        ("rounds", "rounds", False), ("sockets/round", "sockets_per_round", False),
+        ("round s", "round_s", False), ("failed", "connect_failed", False),
+        ("RSS start MB", "rss_start_mb", False), ("RSS round 1 MB", "rss_first_mb", False),
+        ("RSS last MB", "rss_last_mb", False), ("RSS max MB", "rss_max_mb", False),
+        ("growth after round 1 %", "growth_after_first_pct", False),
+        ("settled", "settled", False), ("CPU %", "server.cpu_pct", False),
+    ],
 }  # fmt: skip
 
 
@@ -132,6 +140,10 @@ def render(merged: dict[str, dict[str, dict[str, Any]]], meta: dict[str, Any]) -
                     for s in steps
                 )
                 out.append(f"\n- {label} steps: {line}")
+        if base == "churn":
+            for label, result in by_label.items():
+                per_round = ", ".join(fmt(v) for v in result.get("rss_per_round_mb") or [])
+                out.append(f"\n- {label} RSS MB at the end of each round: {per_round}")
     out.append("")
     return "\n".join(out) + "\n"
 
@@ -159,6 +171,13 @@ def integrity_violations(merged: dict[str, dict[str, dict[str, Any]]]) -> list[s
                     f"{key} on {label}: {result.get('gap_free_complete')}/{result['clients']} "
                     "clients caught up gap-free"
                 )
+            if result.get("settled") is False:
+                found.append(
+                    f"{key} on {label}: RSS did not settle under churn "
+                    f"(+{result['growth_after_first_pct']:.1f}% after the first round)"
+                )
+            if result.get("connect_failed"):
+                found.append(f"{key} on {label}: {result['connect_failed']} connections failed")
             if result.get("connect", {}).get("failed"):
                 found.append(f"{key} on {label}: {result['connect']['failed']} connections failed")
     return found

@@ -22,13 +22,15 @@ application = ProtocolTypeRouter(
 )
 
 # Start-up is done: move everything loaded so far (Django, the apps, the URL conf) out of the
-# cyclic collector's sight, and collect the young generations less often. With the defaults a
-# busy live process pauses for a full collection every few seconds and p99 latency follows
-# (docs/benchmarks.md).
+# cyclic collector's sight, so that its full collections walk only what the sockets created.
+# The collection thresholds stay CPython's own (700/10/10) unless GC_THRESHOLD_0/1/2 are set:
+# the thresholds tuned up to 50,000/20/100 bought nothing measurable at the rates measured, and
+# under connection churn (sockets opened and dropped by the thousand) they let the cyclic garbage
+# every socket leaves behind pile up, 10-25 MB per round without settling (the churn scenario,
+# docs/benchmarks.md).
 gc.collect()
 gc.freeze()
-gc.set_threshold(
-    int(os.environ.get("GC_THRESHOLD_0", "50000")),
-    int(os.environ.get("GC_THRESHOLD_1", "20")),
-    int(os.environ.get("GC_THRESHOLD_2", "100")),
-)
+_thresholds = [os.environ.get(f"GC_THRESHOLD_{generation}") for generation in range(3)]
+if any(_thresholds):
+    default = gc.get_threshold()
+    gc.set_threshold(*(int(value) if value else default[i] for i, value in enumerate(_thresholds)))

@@ -18,13 +18,20 @@ Procfile, with these changes:
   load (docs/benchmarks.md). What the socket does not take at once is buffered as before.
 - every status code has its standard reason phrase on the status line: Twisted's table lacks
   some (429 went out as "429 Unknown Status"); the missing ones come from http.HTTPStatus.
+- each websocket's outgoing buffer is bounded (LIVE_SEND_BUFFER_BYTES / LIVE_SEND_BUFFER_FRAMES):
+  a client that reads slower than it is sent to is closed with 4008 ("too slow, resume with
+  after_seq") instead of the server holding whatever is sent to it until the ping timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import os
 import sys
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 EVENT_LOOPS = ("uvloop", "asyncio")
@@ -47,9 +54,125 @@ if __name__ == "__main__":  # the server process, not a test importing the patch
 
 from daphne import server as daphne_server  # noqa: E402 - after the loop policy, see above
 from daphne.cli import CommandLineInterface  # noqa: E402
+from daphne.ws_protocol import WebSocketProtocol  # noqa: E402
+
+logger = logging.getLogger("echo_site.serve")
+
+CLOSE_TOO_SLOW = 4008
+TOO_SLOW_REASON = "too slow, resume with after_seq"
+
+
+@dataclass(frozen=True)
+class SendLimit:
+    max_bytes: int
+    max_frames: int
+    close_grace_seconds: float
+
+
+@functools.cache
+def send_limit() -> SendLimit:
+    """The limits from the settings, read at the first send (Django is set up by then)."""
+    from django.conf import settings
+
+    return SendLimit(
+        max_bytes=settings.LIVE_SEND_BUFFER_BYTES,
+        max_frames=settings.LIVE_SEND_BUFFER_FRAMES,
+        close_grace_seconds=settings.LIVE_SEND_CLOSE_GRACE_SECONDS,
+    )
+
+
+def buffered_bytes(transport: Any) -> int:
+    """Bytes a Twisted TCP transport holds in user space because the socket did not take them:
+    its write buffer from `offset` on and the writes queued behind it, the same figures
+    Twisted's producer flow control uses (`FileDescriptor._isSendBufferFull`). Twisted has no
+    public accessor for them (asyncio's `get_write_buffer_size`); read in Twisted 24-26."""
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+def check_transport_buffer_accounting() -> None:
+    """Stop at start-up if Twisted no longer keeps its write buffer where `buffered_bytes`
+    reads it, rather than serve with an outgoing limit that does not hold."""
+    from twisted.internet import abstract
+    from twisted.internet.testing import MemoryReactor
+
+    probe = abstract.FileDescriptor(reactor=MemoryReactor())  # type: ignore[arg-type]
+    probe.connected = 1
+    probe.write(b"12345")
+    try:
+        measured = buffered_bytes(probe)
+    except AttributeError as exc:
+        raise SystemExit(f"echo_site.serve: Twisted's write buffer moved ({exc})") from exc
+    if measured != 5:
+        raise SystemExit(f"echo_site.serve: Twisted's write buffer reads {measured}, not 5")
+
+
+class BoundedSendProtocol(WebSocketProtocol):  # type: ignore[misc]
+    """daphne's websocket protocol with a bounded outgoing buffer.
+
+    A client that stops reading (or reads slower than it is sent to) fills the kernel's socket
+    buffers and then Twisted's, which grows without limit: daphne's ping timeout cut such a
+    client only about 50 s later. Here every frame sent is followed by a look at what the
+    transport holds; over LIVE_SEND_BUFFER_BYTES, or over LIVE_SEND_BUFFER_FRAMES frames, the
+    socket is closed with 4008 and nothing more is sent to it. The close frame waits behind
+    what is buffered: a client that reads again within LIVE_SEND_CLOSE_GRACE_SECONDS gets
+    every frame sent before it and then the close; after that the TCP connection is dropped
+    (autobahn's close handshake timeout) and the buffer with it. Either way the client resumes
+    with `?after_seq=<last seq it saw>`, gap-free (docs/websocket-protocol.md).
+    """
+
+    too_slow = False
+    # Sizes of the frames (oldest first) that are still, wholly or in part, in the transport's
+    # buffer, and their sum; None while nothing is buffered (the usual case).
+    send_sizes: deque[int] | None = None
+    send_sizes_total = 0
+
+    def serverSend(self, content: Any, binary: bool = False) -> None:  # noqa: N802 - daphne's
+        if self.too_slow:
+            return  # closing with 4008: the client catches up from its last seq
+        transport = self.transport
+        before = buffered_bytes(transport)
+        super().serverSend(content, binary)
+        after = buffered_bytes(transport)
+        if not after:
+            self.send_sizes = None
+            self.send_sizes_total = 0
+            return
+        frames = self.buffered_frames(added=after - before, buffered=after)
+        limit = send_limit()
+        if after > limit.max_bytes or frames > limit.max_frames:
+            self.close_too_slow(after, frames, limit)
+
+    def buffered_frames(self, *, added: int, buffered: int) -> int:
+        """The frames that end in the last `buffered` bytes of the stream, this one included."""
+        sizes = self.send_sizes
+        if sizes is None:
+            sizes = self.send_sizes = deque()
+            self.send_sizes_total = 0
+        if added > 0:
+            sizes.append(added)
+            self.send_sizes_total += added
+        while sizes and self.send_sizes_total - sizes[0] >= buffered:
+            self.send_sizes_total -= sizes.popleft()
+        return len(sizes)
+
+    def close_too_slow(self, buffered: int, frames: int, limit: SendLimit) -> None:
+        self.too_slow = True
+        self.send_sizes = None
+        logger.warning(
+            "websocket %s too slow: %d bytes in %d frames unsent; closing with %d",
+            self.client_addr,
+            buffered,
+            frames,
+            CLOSE_TOO_SLOW,
+        )
+        # autobahn drops the TCP connection (and the buffer) when this runs out.
+        self.closeHandshakeTimeout = limit.close_grace_seconds
+        self.sendClose(code=CLOSE_TOO_SLOW, reason=TOO_SLOW_REASON)
 
 
 class ClosingWebSocketFactory(daphne_server.WebSocketFactory):  # type: ignore[misc]
+    protocol = BoundedSendProtocol
+
     def setProtocolOptions(self, **options: Any) -> None:  # noqa: N802 - autobahn's name
         options.setdefault("failByDrop", False)
         super().setProtocolOptions(**options)
@@ -159,6 +282,7 @@ def standard_reason_phrases() -> None:
 def main() -> None:
     loop = type(daphne_server.twisted_loop)
     print(f"echo_site.serve: event loop {loop.__module__}.{loop.__name__}", file=sys.stderr)
+    check_transport_buffer_accounting()
     daphne_server.WebSocketFactory = ClosingWebSocketFactory
     skip_unlogged_debug_formatting()
     python_masks_for_small_frames()

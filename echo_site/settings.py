@@ -320,6 +320,13 @@ LIVE_MESSAGES_PER_WINDOW = 20
 LIVE_FRAMES_PER_WINDOW = 120
 LIVE_RATE_WINDOW_SECONDS = 10.0
 LIVE_MAX_SOCKETS_PER_USER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_USER", "50"))
+# A socket's outgoing buffer (what the server holds for a client that reads slower than it is sent
+# to): over either limit the socket is closed with 4008 and the client resumes with after_seq.
+# Enforced by echo_site/serve.py; a 500-entry replay batch of ordinary messages fits well inside.
+LIVE_SEND_BUFFER_BYTES = int(os.environ.get("LIVE_SEND_BUFFER_BYTES", str(4 * 1024 * 1024)))
+LIVE_SEND_BUFFER_FRAMES = int(os.environ.get("LIVE_SEND_BUFFER_FRAMES", "2000"))
+# How long the 4008 close frame may wait behind the buffer before the TCP connection is dropped.
+LIVE_SEND_CLOSE_GRACE_SECONDS = float(os.environ.get("LIVE_SEND_CLOSE_GRACE_SECONDS", "5"))
 # Threads (each with its own PostgreSQL connection) for the live rooms' database calls, per process.
 # A message is one statement: a few threads keep PostgreSQL busy; more only fight the event loop
 # for the GIL (16 halved the sustained rate in some runs, docs/benchmarks.md).
