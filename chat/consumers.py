@@ -99,8 +99,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.fanout = fanout(self.channel_layer)
         # The socket's name in presence entries and in the "from" of its own typing events.
         self.channel_name = self.fanout.socket_id()
-        self.client_send = send
-        self.base_send = self.send_to_client
+        self.base_send = send
         self.dispatching = asyncio.Lock()
         self.joined_groups: list[str] = []
         self.disconnected = False
@@ -124,13 +123,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 _cleanups.add(task)
                 task.add_done_callback(_cleanups.discard)
 
-    async def send_to_client(self, message: dict[str, Any]) -> None:
-        """Every message to the client goes through here (Channels' `base_send`). A socket that
-        is closing (the client's close frame is in, its disconnect not yet) takes nothing more:
-        daphne's websocket raises `Disconnected`. That is a routine disconnect, not an error:
-        the frame is dropped and the socket counts as closed."""
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        """Every frame to the client goes through here. A socket that is closing (the client's
+        close frame is in, its disconnect not yet) takes nothing more: daphne's websocket raises
+        `Disconnected`. That is a routine disconnect, not an error: the frame is dropped and the
+        socket counts as closed."""
         try:
-            await self.client_send(message)
+            await super().send_json(content, close=close)
         except Disconnected:
             self.closed = True
 
