@@ -72,7 +72,8 @@ TINY = Sizes(
 # first by at most this fraction (issue 24: "settles within 10% of its level after the first").
 CHURN_SETTLE_FRACTION = 0.10
 
-# ECHO allows 20 messages per 10 s per connection; paced senders stay under it.
+# ECHO allows 20 messages per 10 s per user (over all of the user's sockets); each paced sender
+# is a user of its own and stays under it.
 ECHO_MAX_RATE_PER_CONNECTION = 1.6
 P99_LIMIT_MS = 100.0
 
@@ -96,7 +97,7 @@ def dispute_rooms(plan: dict[str, Any], sizes: Sizes, system: System) -> list[Ro
     rooms = []
     for i, dispute in enumerate(plan["disputes"][: sizes.fan_rooms]):
         tokens = dispute["tokens"][: sizes.fan_members]
-        senders = list(range(min(sizes.fan_senders, len(tokens))))
+        senders = dispute_senders(i, len(tokens), sizes)
         if system.kind == "echo":
             rooms.append(
                 Room(f"d{dispute['id']}", f"/ws/disputes/{dispute['id']}/", tokens, senders)
@@ -104,6 +105,18 @@ def dispute_rooms(plan: dict[str, Any], sizes: Sizes, system: System) -> list[Ro
         else:
             rooms.append(Room(f"f{i}", f"/ws/room/{100000 + i}/", [None] * len(tokens), senders))
     return rooms
+
+
+def dispute_senders(room: int, members: int, sizes: Sizes) -> list[int]:
+    """The buyer and the creator (members 0 and 1), then admins, other ones in each room while
+    there are enough: the admins are members of every room, and ECHO's message limit is per user,
+    so an admin sending in every room would share one allowance among them."""
+    count = min(sizes.fan_senders, members)
+    admins = members - 2
+    extra = count - 2
+    if extra <= 0 or admins < extra * sizes.fan_rooms:
+        return list(range(count))
+    return [0, 1, *(2 + (room * extra + j) % admins for j in range(extra))]
 
 
 def make_clients(rooms: list[Room], system: System, ledger: Ledger) -> list[Client]:

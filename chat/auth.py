@@ -6,8 +6,12 @@ Three ways in:
   one is not);
 - `?ticket=<single-use ticket>` from POST /api/ws-ticket, for browser code that holds a JWT.
 
-A foreign or `null` Origin is refused at the handshake (HTTP 403). A missing or bad credential is
-not refused here: the consumer accepts and closes with 4401, which a client can see and act on;
+An Origin header, whatever the credential, must be exactly one of ours: scheme, host and port
+equal to the site's own origin (the scheme and Host the handshake reached, the Host valid for
+ALLOWED_HOSTS) or to an entry of CSRF_TRUSTED_ORIGINS (`origin_allowed`). Anything else (another
+port or scheme on our host, an unlisted subdomain, `null`) is refused at the handshake (HTTP 403).
+A missing or bad credential is not refused here: the consumer accepts and closes with 4401,
+which a client can see and act on;
 one that cannot be checked right now (the ticket store or the database is down) closes with 4503
 ("try again later"). A credential obtained before the user's last logout is a bad one
 (chat.models.CredentialRevocation), here and on every heartbeat.
@@ -16,12 +20,13 @@ Tokens and tickets are never logged.
 
 from __future__ import annotations
 
+import io
 import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import get_user as session_get_user
 from channels.security.websocket import WebsocketDenier
@@ -32,8 +37,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
-from django.http.request import validate_host
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
 from django.utils import timezone
+from django.utils.http import is_same_domain
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
@@ -70,16 +77,56 @@ class CredentialsUnavailable(Exception):
 # --- Origin -----------------------------------------------------------------------------------
 
 
-def origin_allowed(origin: str) -> bool:
-    """Is this Origin header one of ours (ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS)?"""
+def site_origin(scope: dict[str, Any]) -> str | None:
+    """The origin the handshake reached, as Django's CSRF check sees a request's own origin:
+    `https` if the connection is TLS (or, with BEHIND_PROXY, the proxy says
+    `X-Forwarded-Proto: https`), else `http`, and the Host header (X-Forwarded-Host only with
+    USE_X_FORWARDED_HOST). The Host header is the client's word: None unless it is valid for
+    ALLOWED_HOSTS. A browser cannot choose it: it names the server the page connects to."""
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    request = ASGIRequest(
+        {**scope, "type": "http", "method": "GET", "scheme": scheme}, io.BytesIO()
+    )
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return None
+    return f"{'https' if request.is_secure() else 'http'}://{host}".lower()
+
+
+def origin_allowed(origin: str, scope: dict[str, Any]) -> bool:
+    """Is this Origin header exactly one of ours?
+
+    Scheme, host and port must equal the site's own origin (`site_origin`) or an entry of
+    CSRF_TRUSTED_ORIGINS; an entry `https://*.example.com` admits its subdomains (with that
+    scheme and port), as in Django's CSRF check. ALLOWED_HOSTS alone admits nothing: a page on
+    another port or scheme of one of our hosts, or on a subdomain, is another origin.
+    """
+    origin = origin.strip().lower()
     if not origin or origin == "null":
         return False
-    if origin.rstrip("/") in {o.rstrip("/") for o in settings.CSRF_TRUSTED_ORIGINS}:
-        return True
-    parsed = urlparse(origin)
-    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+    parsed = urlsplit(origin)
+    if (
+        parsed.scheme not in {"http", "https"}
+        or not parsed.hostname
+        or "@" in parsed.netloc
+        or parsed.path
+        or parsed.query
+        or parsed.fragment
+    ):
         return False
-    return validate_host(parsed.hostname, settings.ALLOWED_HOSTS)
+    for trusted in settings.CSRF_TRUSTED_ORIGINS:
+        trusted = trusted.strip().rstrip("/").lower()
+        if "*" not in trusted:
+            if origin == trusted:
+                return True
+            continue
+        pattern = urlsplit(trusted)
+        if pattern.scheme == parsed.scheme and is_same_domain(
+            parsed.netloc, pattern.netloc.lstrip("*")
+        ):
+            return True
+    return origin == site_origin(scope)
 
 
 # --- Tickets ----------------------------------------------------------------------------------
@@ -225,7 +272,7 @@ class WebsocketAuthMiddleware:
         query = parse_qs(scope.get("query_string", b"").decode("latin1"))
         ticket = (query.get("ticket") or [""])[0]
 
-        if origin is not None and not origin_allowed(origin):
+        if origin is not None and not origin_allowed(origin, scope):
             logger.info("websocket refused: foreign origin %r on %s", origin, scope.get("path"))
             return await WebsocketDenier()(scope, receive, send)
 

@@ -16,16 +16,24 @@ from collections import deque
 from typing import Any
 
 import orjson
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 
 from echo_site import realtime
-from echo_site.errors import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE, ErrorCode, ServiceError
+from echo_site.errors import (
+    UNAVAILABLE_ERRORS,
+    UNAVAILABLE_MESSAGE,
+    ErrorCode,
+    ServiceError,
+    validation_error,
+)
 
-from . import presence
+from . import presence, ratelimit
 from .auth import Credential, seconds_until_expiry
 from .db import in_db_thread
 from .fanout import Fanout, fanout
@@ -54,6 +62,19 @@ GAP_BACKLOG_MAX_SECONDS = 30.0
 # The heartbeat's tail check: an entry committed but not yet delivered is usually on its way;
 # the database fills it only if it is still missing this much later.
 TAIL_GRACE_SECONDS = 1.0
+# Clean-ups of sockets whose task ended without disconnect() (a crash, a cancellation): held
+# here until they are done.
+_cleanups: set[asyncio.Task[None]] = set()
+
+
+def frame_ref(content: dict[str, Any]) -> Any:
+    """What an error caused by this frame names: its `ref` (a string or an integer), else its
+    `client_id`."""
+    for key in ("ref", "client_id"):
+        value = content.get(key)
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+    return None
 
 
 class FrameError(Exception):
@@ -91,6 +112,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.base_send = send
         self.dispatching = asyncio.Lock()
         self.joined_groups: list[str] = []
+        self.disconnected = False
         try:
             while True:
                 message = await receive()
@@ -99,8 +121,27 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         except StopConsumer:
             pass
         finally:
-            for group in self.joined_groups:  # cancelled before disconnect() ran
-                self.fanout.leave_later(group, self)
+            if not self.disconnected:
+                # Ended without disconnect(): a handler raised, or the task was cancelled (the
+                # server gave up on it). Its per-user slot, presence and heartbeat go now, not
+                # when the presence entry goes stale.
+                self.closed = True
+                for group in self.joined_groups:
+                    self.fanout.leave_later(group, self)
+                self.joined_groups = []
+                task = asyncio.get_running_loop().create_task(self.disconnect(1006))
+                _cleanups.add(task)
+                task.add_done_callback(_cleanups.discard)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        """Every frame to the client goes through here. A socket that is closing (the client's
+        close frame is in, its disconnect not yet) takes nothing more: daphne's websocket raises
+        `Disconnected`. That is a routine disconnect, not an error: the frame is dropped and the
+        socket counts as closed."""
+        try:
+            await super().send_json(content, close=close)
+        except Disconnected:
+            self.closed = True
 
     async def join_group(self, group: str) -> None:
         await self.fanout.join(group, self)
@@ -168,9 +209,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user = self.scope.get("user")
         self.credential = self.scope.get("credential")
         self.tasks: list[asyncio.Task[Any]] = []
-        # Send times inside the rate window; lists, not deques: an empty deque is a 64-slot
-        # block (~0.7 KB) per socket, and a window holds a few dozen entries at most.
-        self.message_times: list[float] = []
+        # Frame times inside the rate window; a list, not a deque: an empty deque is a 64-slot
+        # block (~0.7 KB) per socket, and a window holds a few dozen entries at most. (The
+        # message limit is per user: chat/ratelimit.py.)
         self.frame_times: list[float] = []
         self.closed = False
         await self.accept()
@@ -228,11 +269,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        if self.disconnected:
+            return
+        self.disconnected = True
         self.closed = True
         heartbeat().leave(self)
         if getattr(self, "expiry", None) is not None:
             self.expiry.cancel()
-        for task in self.tasks:
+        for task in getattr(self, "tasks", ()):
             task.cancel()
         if self.drainer is not None:
             self.drainer.cancel()
@@ -271,7 +315,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 raise FrameError("malformed_json", f"Malformed JSON: {exc.msg}.") from exc
             if not isinstance(content, dict):
                 raise FrameError("invalid_frame", "A frame is a JSON object with a type.")
-            ref = content.get("ref") if isinstance(content.get("ref"), str | int) else None
+            ref = frame_ref(content)
             if not self.within_rate(self.frame_times, settings.LIVE_FRAMES_PER_WINDOW):
                 raise FrameError(ErrorCode.THROTTLED, "Too many frames; slow down.")
             await self.receive_json(content)
@@ -384,6 +428,14 @@ class RoomConsumer(LiveConsumer):
         raise NotImplementedError
 
     def mark_read(self, seq: int) -> int:
+        raise NotImplementedError
+
+    def message_input_serializer(self) -> Any:
+        """The serializer class of the room's REST endpoint for posting a message."""
+        raise NotImplementedError
+
+    def check_thread_open(self) -> None:
+        """Raise the ServiceError a message would get now if the thread takes none."""
         raise NotImplementedError
 
     def room_name(self) -> str:
@@ -545,6 +597,11 @@ class RoomConsumer(LiveConsumer):
 
     async def sync(self, after: int) -> None:
         async with self.seq_lock:
+            if after > self.delivered_seq:
+                # A seq this socket has not delivered: at most the room's real last one. A
+                # client that claims a future seq (or one past 64 bits) resumes from the real
+                # end and still receives what comes next.
+                after = min(after, await in_db_thread(self.last_seq)())
             self.delivered_seq = after
             await self.replay_after(after)
             await self.send_json({"type": "sync.done", "last_seq": self.delivered_seq})
@@ -564,29 +621,24 @@ class RoomConsumer(LiveConsumer):
         await self.send_json({"type": "pong", "last_seq": self.delivered_seq})
 
     async def on_message_send(self, content: dict[str, Any]) -> None:
-        text = content.get("content")
-        client_id = content.get("client_id")
-        ref = content.get("ref", client_id)
-        if not isinstance(text, str):
-            raise FrameError(ErrorCode.INVALID, "message.send needs a string 'content'.")
-        if client_id is not None and not isinstance(client_id, str):
-            raise FrameError(ErrorCode.INVALID, "client_id must be a string.")
-        if not self.within_rate(self.message_times, settings.LIVE_MESSAGES_PER_WINDOW):
-            await self.send_error(
+        # The frame is parsed by the serializer its REST endpoint uses: the same fields, types,
+        # lengths and characters (no NUL, no lone surrogates) pass, the same are refused.
+        serializer = self.message_input_serializer()(data=content)
+        if not serializer.is_valid():
+            raise validation_error(ValidationError(serializer.errors))
+        text = serializer.validated_data["content"]
+        client_id = serializer.validated_data.get("client_id")
+        if not await ratelimit.message_allowed(user_id=self.user.pk):
+            raise FrameError(
                 "rate_limited",
                 f"More than {settings.LIVE_MESSAGES_PER_WINDOW} messages in "
-                f"{settings.LIVE_RATE_WINDOW_SECONDS:g} s; this one was not stored.",
-                ref,
+                f"{settings.LIVE_RATE_WINDOW_SECONDS:g} s from your account; this one was not "
+                "stored.",
             )
-            return
         # The lock is held across the write: no replay (gap filler, heartbeat) may deliver our
         # own message as message.new before its ack.
         async with self.seq_lock:
-            try:
-                message, seq = await in_db_thread(self.post_message)(text, client_id)
-            except ServiceError as exc:
-                await self.send_error(exc.code, exc.message, ref)
-                return
+            message, seq = await in_db_thread(self.post_message)(text, client_id)
             ack = {"type": "message.ack", "client_id": client_id, "message": message}
             if seq <= self.delivered_seq:  # a retried client_id: the original, acked again
                 await self.send_json(ack)
@@ -607,6 +659,8 @@ class RoomConsumer(LiveConsumer):
         if self.role == "admin" and not self.admin_may_post():
             raise FrameError(ErrorCode.PERMISSION_DENIED, "Observers do not type.")
         if active:
+            # Refused as message.send would be refused now (a closed order or dispute).
+            await in_db_thread(self.check_thread_open)()
             if self.typing_task is not None:
                 self.typing_task.cancel()
             else:
@@ -647,6 +701,10 @@ class RoomConsumer(LiveConsumer):
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise FrameError(ErrorCode.INVALID, "sync needs a non-negative integer 'after_seq'.")
         await self.sync(after)
+
+    def last_seq(self) -> int:
+        """The room's last timeline seq in the database."""
+        return int(self.tail_reader()({self.room_id()}).get(self.room_id(), 0))
 
     # Presence ---------------------------------------------------------------------------
 
@@ -781,6 +839,16 @@ class OrderRoomConsumer(RoomConsumer):
 
         return services.read_mark(order=self.order, user=self.user, seq=seq)
 
+    def message_input_serializer(self) -> Any:
+        from orders.serializers import MessageInputSerializer
+
+        return MessageInputSerializer
+
+    def check_thread_open(self) -> None:
+        from orders import services
+
+        services.message_thread_check(order_id=self.order_id)
+
     def seq_event_frame(
         self, event: str, data: dict[str, Any]
     ) -> tuple[int, dict[str, Any]] | None:
@@ -894,6 +962,16 @@ class DisputeRoomConsumer(RoomConsumer):
         from disputes import services
 
         return services.dispute_read_mark(dispute=self.dispute, user=self.user, seq=seq)
+
+    def message_input_serializer(self) -> Any:
+        from disputes.serializers import DisputeMessageInputSerializer
+
+        return DisputeMessageInputSerializer
+
+    def check_thread_open(self) -> None:
+        from disputes import services
+
+        services.dispute_thread_check(dispute_id=self.dispute_id)
 
     def seq_event_frame(
         self, event: str, data: dict[str, Any]

@@ -132,6 +132,20 @@ def dispute_admin_joined(*, dispute: Dispute, admin: Any) -> Dispute:
     return locked
 
 
+def _thread_closed() -> ServiceError:
+    return ServiceError(ErrorCode.DISPUTE_CLOSED, "This dispute is closed.")
+
+
+def dispute_thread_check(*, dispute_id: int) -> None:
+    """Raise what dispute_message_post raises when the thread takes no messages now (closed, or
+    gone); the live room refuses `typing` with it."""
+    status = Dispute.objects.filter(pk=dispute_id).values_list("status", flat=True).first()
+    if status is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"Dispute {dispute_id} does not exist.")
+    if status == DisputeStatus.CLOSED:
+        raise _thread_closed()
+
+
 def dispute_message_post(
     *, dispute: Dispute, sender: Any, content: str, client_id: str | None = None
 ) -> tuple[DisputeMessage, bool]:
@@ -155,7 +169,7 @@ def dispute_message_post(
             if existing is not None:
                 return existing, False
         if locked.status == DisputeStatus.CLOSED:
-            raise ServiceError(ErrorCode.DISPUTE_CLOSED, "This dispute is closed.")
+            raise _thread_closed()
         locked.last_seq += 1
         Dispute.objects.filter(pk=locked.pk).update(last_seq=locked.last_seq)
         from_admin = admin and not locked.order.is_party(sender.pk)

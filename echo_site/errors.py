@@ -149,6 +149,15 @@ def _flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def validation_error(exc: exceptions.ValidationError) -> ServiceError:
+    """A serializer's ValidationError as the one `invalid` error: the body of a REST 400, and
+    the error frame of a websocket frame parsed with the same serializer."""
+    fields = _flatten_fields(exc.detail)
+    field_name, messages = next(iter(fields.items()), ("", ["Invalid input."]))
+    message = messages[0] if field_name == "non_field_errors" else f"{field_name}: {messages[0]}"
+    return ServiceError(ErrorCode.INVALID, message, fields=fields)
+
+
 _DRF_CODES: dict[type[exceptions.APIException], ErrorCode] = {
     exceptions.ParseError: ErrorCode.PARSE_ERROR,
     exceptions.NotAuthenticated: ErrorCode.NOT_AUTHENTICATED,
@@ -224,13 +233,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None  # unexpected: Django's 500 handler (JSON under /api/) takes over
 
     if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten_fields(exc.detail)
-        first = next(iter(fields.items()), ("", ["Invalid input."]))
-        field_name, messages = first
-        message = (
-            messages[0] if field_name == "non_field_errors" else f"{field_name}: {messages[0]}"
-        )
-        response.data = error_body(ErrorCode.INVALID, message, fields)
+        response.data = validation_error(exc).as_dict()
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
 

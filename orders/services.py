@@ -331,6 +331,24 @@ def message_input_clean(*, content: Any, client_id: Any) -> tuple[str, str | Non
     return content, client_id
 
 
+def _messages_closed(status: str) -> ServiceError:
+    return ServiceError(
+        ErrorCode.ORDER_CLOSED,
+        f"The order is {status}; messages are closed.",
+        extra={"status": status},
+    )
+
+
+def message_thread_check(*, order_id: int) -> None:
+    """Raise what message_post raises when the order's thread takes no messages now (closed,
+    or gone); the live rooms refuse `typing` with it."""
+    status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    if status is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order_id} does not exist.")
+    if status not in ACTIVE_STATUSES:
+        raise _messages_closed(status)
+
+
 class _AlreadyStored(Exception):  # noqa: N818 - control flow, never leaves message_post
     def __init__(self, message: Message) -> None:
         self.message = message
@@ -450,11 +468,7 @@ def _message_post_general(
                     existing := _message_original(order, sender, client_id)
                 ):
                     raise _AlreadyStored(existing)  # a retry; rolls the seq back
-                raise ServiceError(
-                    ErrorCode.ORDER_CLOSED,
-                    f"The order is {status}; messages are closed.",
-                    extra={"status": status},
-                )
+                raise _messages_closed(status)
             message = Message.objects.create(
                 order=order,
                 seq=seq,
