@@ -76,3 +76,38 @@ def test_auth_works_and_stays_throttled_while_redis_is_down(
     status, headers, body = post(f"{api}/auth/token", {"username": "buyer", "password": password})
     assert status == 429 and body["code"] == "throttled"
     assert int(headers["Retry-After"]) > 0
+
+
+def test_on_two_processes_auth_and_tickets_come_through_a_redis_kill_and_restart(
+    start_daphne, private_redis, buyer, password
+):
+    """Both processes have used Redis (pooled connections that go stale when it is killed); while
+    it is down each signs in, refreshes and registers on its own; after the restart the first
+    sign-in and the first ticket on each process succeed (no stale connection fails them)."""
+    servers = [start_daphne(redis_url=private_redis.url) for _ in range(2)]
+    credentials = {"username": "buyer", "password": password}
+    for server in servers:
+        status, _, tokens = post(f"{server.http}/api/auth/token", credentials)
+        assert status == 200, tokens
+        assert post(f"{server.http}/api/ws-ticket", token=tokens["access"])[0] == 200
+
+    private_redis.stop()  # SIGKILL
+    for index, server in enumerate(servers):
+        api = f"{server.http}/api"
+        status, _, tokens = post(f"{api}/auth/token", credentials)
+        assert status == 200, tokens
+        status, _, refreshed = post(f"{api}/auth/token/refresh", {"refresh": tokens["refresh"]})
+        assert status == 200, refreshed
+        newcomer = {"username": f"outage{index}", "email": f"o{index}@example.com"}
+        status, _, created = post(f"{api}/auth/register", {**newcomer, "password": password})
+        assert status == 201, created
+        status, headers, refused = post(f"{api}/ws-ticket", token=tokens["access"])
+        assert status == 503 and refused["code"] == "service_unavailable", refused
+        assert int(headers["Retry-After"]) > 0
+
+    private_redis.start()  # the same port, nothing kept
+    for server in servers:
+        status, _, tokens = post(f"{server.http}/api/auth/token", credentials)
+        assert status == 200, tokens
+        status, _, ticket = post(f"{server.http}/api/ws-ticket", token=tokens["access"])
+        assert status == 200, ticket
