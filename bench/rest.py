@@ -281,7 +281,7 @@ def seed_rest_clients(
     from rest_framework_simplejwt.tokens import AccessToken
 
     from orders import services
-    from orders.models import Item, Order
+    from orders.models import Item, Order, terms_of
     from orders.payments import services as payments
 
     def token(user: Any) -> str:
@@ -315,7 +315,13 @@ def seed_rest_clients(
         services.order_move(order=working, actor=creator, to_status="IN_PROGRESS")
         listed = Order.objects.bulk_create(
             [
-                Order(buyer=buyer, creator=creator, item=item, final_price=Decimal("40.00"))
+                Order(
+                    buyer=buyer,
+                    creator=creator,
+                    item=item,
+                    final_price=Decimal("40.00"),
+                    **terms_of(item),
+                )
                 for _ in range(max(0, orders_per_client - 1))
             ]
         )

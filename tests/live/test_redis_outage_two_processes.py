@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import RefreshToken
 from websockets.asyncio.client import ClientConnection
 
@@ -122,7 +123,7 @@ async def test_logout_during_the_outage_closes_the_users_sockets_on_both_process
     start_daphne, private_redis, buyer, creator, order
 ):
     one, two = start_daphne(private_redis.url), start_daphne(private_redis.url)
-    refresh = await asyncio.to_thread(RefreshToken.for_user, buyer)
+    refresh = await database_sync_to_async(RefreshToken.for_user)(buyer)
     token = str(refresh.access_token)
     room = f"/ws/orders/{order.pk}/"
     on_one = await ws_connect(f"{one.ws}{room}", token=token)

@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 import pytest
+from channels.db import database_sync_to_async
 from django.db import connection
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -127,7 +128,7 @@ def established_from(pid: int, client_port: int) -> bool:
 async def test_a_client_that_stops_reading_is_closed_4008_and_resumes_gap_free(
     start_daphne, buyer, creator, order, max_bytes, max_frames
 ):
-    last = await asyncio.to_thread(seed_messages, order, creator)
+    last = await database_sync_to_async(seed_messages)(order, creator)
     server = start_daphne(
         LIVE_SEND_BUFFER_BYTES=str(max_bytes),
         LIVE_SEND_BUFFER_FRAMES=str(max_frames),
@@ -153,7 +154,7 @@ async def test_a_client_that_stops_reading_is_closed_4008_and_resumes_gap_free(
 async def test_a_client_that_never_reads_again_is_dropped_and_its_memory_given_back(
     start_daphne, buyer, creator, order
 ):
-    last = await asyncio.to_thread(seed_messages, order, creator)
+    last = await database_sync_to_async(seed_messages)(order, creator)
     server = start_daphne(
         LIVE_SEND_BUFFER_BYTES=str(LIMIT_BYTES),
         LIVE_SEND_BUFFER_FRAMES="100000",

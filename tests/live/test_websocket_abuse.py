@@ -14,6 +14,7 @@ from typing import Any
 import jwt
 import pytest
 import redis
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import Client
 from websockets.asyncio.client import connect
@@ -62,14 +63,14 @@ def server(start_daphne: Any) -> Any:
 async def test_session_cookie_with_a_foreign_or_null_origin_is_refused_403(
     server, buyer, order, origin
 ):
-    cookie = await asyncio.to_thread(session_cookie, buyer)
+    cookie = await database_sync_to_async(session_cookie)(buyer)
     with pytest.raises(InvalidStatus) as refused:
         await ws_with_cookie(f"{server.ws}/ws/orders/{order.pk}/", cookie, origin)
     assert refused.value.response.status_code == 403
 
 
 async def test_session_cookie_with_our_origin_is_accepted(server, buyer, order):
-    cookie = await asyncio.to_thread(session_cookie, buyer)
+    cookie = await database_sync_to_async(session_cookie)(buyer)
     ws = await ws_with_cookie(f"{server.ws}/ws/orders/{order.pk}/", cookie, server.http)
     assert (await next_frame(ws, "hello"))["you"]["role"] == "buyer"
     await ws.close()
@@ -176,7 +177,7 @@ async def test_binary_empty_and_malformed_frames_get_error_frames_and_the_socket
     assert (await next_frame(ws, "error"))["code"] == "malformed_json"
     await ws.send(json.dumps({"type": "ping"}))
     await next_frame(ws, "pong", skip=frozenset({"presence", "typing", "read"}))
-    assert await asyncio.to_thread(Message.objects.filter(order=order).count) == 0
+    assert await database_sync_to_async(Message.objects.filter(order=order).count)() == 0
     await ws.close()
 
 
@@ -185,7 +186,7 @@ async def test_an_oversized_frame_closes_1009(server, buyer, order):
     await next_frame(ws, "hello")
     await ws.send(json.dumps({"type": "message.send", "content": "x" * 70_000, "client_id": "big"}))
     assert await close_code(ws) == 1009
-    assert await asyncio.to_thread(Message.objects.filter(order=order).count) == 0
+    assert await database_sync_to_async(Message.objects.filter(order=order).count)() == 0
 
 
 async def test_a_flood_is_rate_limited_and_nothing_beyond_the_limit_is_stored(server, buyer, order):
@@ -205,7 +206,7 @@ async def test_a_flood_is_rate_limited_and_nothing_beyond_the_limit_is_stored(se
             assert frame["code"] == "rate_limited", frame
             limited += 1
     assert (acks, limited) == (limit, 15)
-    assert await asyncio.to_thread(Message.objects.filter(order=order).count) == limit
+    assert await database_sync_to_async(Message.objects.filter(order=order).count)() == limit
     await ws.send(json.dumps({"type": "ping"}))  # still open, still answering
     await next_frame(ws, "pong", skip=frozenset({"presence", "typing", "read", "message.new"}))
     await ws.close()
@@ -214,7 +215,7 @@ async def test_a_flood_is_rate_limited_and_nothing_beyond_the_limit_is_stored(se
 async def test_sending_into_a_closed_order_is_an_error_and_the_socket_stays(
     server, buyer, make_order
 ):
-    order = await asyncio.to_thread(make_order, "CANCELLED")
+    order = await database_sync_to_async(make_order)("CANCELLED")
     ws = await ws_connect(f"{server.ws}/ws/orders/{order.pk}/", token=bearer(buyer))
     await next_frame(ws, "hello")
     await ws.send(json.dumps({"type": "message.send", "content": "hello?", "client_id": "c1"}))
@@ -225,7 +226,7 @@ async def test_sending_into_a_closed_order_is_an_error_and_the_socket_stays(
     await next_frame(
         ws, "pong", skip=frozenset({"presence", "typing", "read", "sync.done", "order.status"})
     )
-    assert await asyncio.to_thread(Message.objects.filter(order=order).count) == 0
+    assert await database_sync_to_async(Message.objects.filter(order=order).count)() == 0
     await ws.close()
 
 

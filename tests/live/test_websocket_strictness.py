@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from websockets.exceptions import InvalidStatus
 
 from orders.models import Message
@@ -32,7 +33,7 @@ def errors_in_log(server: Any) -> list[str]:
 
 
 async def test_another_port_or_scheme_of_our_host_is_refused_403(server, buyer, order):
-    cookie = await asyncio.to_thread(session_cookie, buyer)
+    cookie = await database_sync_to_async(session_cookie)(buyer)
     url = f"{server.ws}/ws/orders/{order.pk}/"
     for origin in (f"http://127.0.0.1:{server.port + 1}", f"https://127.0.0.1:{server.port}"):
         with pytest.raises(InvalidStatus) as refused:
@@ -54,7 +55,7 @@ async def test_nul_text_is_an_error_frame_on_postgresql_not_a_1011(server, buyer
     assert (await next_frame(ws, "sync.done"))["last_seq"] == 1
     await ws.send(json.dumps({"type": "message.send", "content": "still open", "client_id": "o"}))
     assert (await next_frame(ws, "message.ack"))["message"]["seq"] == 2
-    assert await asyncio.to_thread(Message.objects.filter(order=order).count) == 1
+    assert await database_sync_to_async(Message.objects.filter(order=order).count)() == 1
     await ws.close()
     assert errors_in_log(server) == []
 
@@ -87,7 +88,7 @@ async def test_the_message_limit_is_per_user_across_processes(start_daphne, buye
         frame = await next_frame_of(ws, {"message.ack", "error"})
         outcomes.append(frame["type"] if frame["type"] == "message.ack" else frame["code"])
     assert outcomes == ["message.ack"] * limit + ["rate_limited"] * 4
-    assert await asyncio.to_thread(Message.objects.filter(order=order).count) == limit
+    assert await database_sync_to_async(Message.objects.filter(order=order).count)() == limit
     for ws in sockets:
         await ws.close()
 
