@@ -143,16 +143,9 @@ async def test_after_a_redis_restart_the_layer_hears_its_groups_again(private_re
     private_redis.start()
     # One receive throughout: channels-redis drops a channel whose receive is cancelled.
     receiving = asyncio.ensure_future(layer.receive(channel))
-    for _ in range(100):  # the backoff is at most RESUBSCRIBE_MAX_DELAY
-        with contextlib.suppress(redis.exceptions.ConnectionError):
-            await layer.group_send("room", {"type": "x", "n": 1})
-        await asyncio.wait([receiving], timeout=0.1)
-        if receiving.done():
-            break
-    else:
-        receiving.cancel()
-        pytest.fail("the layer never heard its group again after Redis came back")
-    message = receiving.result()
+    message = await heard_in_room(
+        layer, receiving, "the layer never heard its group again after Redis came back"
+    )
     assert message["n"] == 1
     shard = layer._get_layer()._shards[0]
     assert shard._subscribed_to == {channel, layer._get_layer()._get_group_channel_name("room")}
@@ -200,16 +193,10 @@ async def test_joins_while_redis_is_down_are_subscribed_once_it_is_back(private_
     await layer.group_add("room", channel)
     private_redis.start()
     receiving = asyncio.ensure_future(layer.receive(channel))
-    for _ in range(100):  # the background retry's backoff is at most RESUBSCRIBE_MAX_DELAY
-        with contextlib.suppress(redis.exceptions.ConnectionError):
-            await layer.group_send("room", {"type": "x", "n": 1})
-        await asyncio.wait([receiving], timeout=0.1)
-        if receiving.done():
-            break
-    else:
-        receiving.cancel()
-        pytest.fail("a group joined during the outage was never subscribed")
-    assert receiving.result()["n"] == 1
+    message = await heard_in_room(
+        layer, receiving, "a group joined during the outage was never subscribed"
+    )
+    assert message["n"] == 1
     await layer.flush()
 
 
@@ -282,3 +269,16 @@ async def test_a_redis_that_never_answers_fails_the_batch_after_the_broadcast_ti
         assert asyncio.get_running_loop().time() - started < 3
     finally:
         await layer.flush()
+
+
+async def heard_in_room(layer, receiving: asyncio.Future, failure: str) -> dict:
+    """Send to "room" until `receiving` (one receive throughout) hears it: the layer resubscribes
+    with a backoff of at most RESUBSCRIBE_MAX_DELAY after Redis comes back."""
+    for _ in range(100):
+        with contextlib.suppress(redis.exceptions.ConnectionError):
+            await layer.group_send("room", {"type": "x", "n": 1})
+        await asyncio.wait([receiving], timeout=0.1)
+        if receiving.done():
+            return receiving.result()
+    receiving.cancel()
+    pytest.fail(failure)
