@@ -1,28 +1,84 @@
 #!/usr/bin/env bash
 # ECHO developer entry point.
-#   ./dev.sh run    install into .venv, migrate, load demo data, serve on http://127.0.0.1:8000
-#   ./dev.sh test   install into .venv, lint, then the whole test suite (embedded defaults, then
-#                   PostgreSQL + Redis)
+#   ./dev.sh run            install the lock file into .venv, migrate, load demo data, serve on
+#                           http://127.0.0.1:8000
+#   ./dev.sh test           install the lock file into .venv, lint, then the whole test suite (embedded
+#                           defaults, then PostgreSQL + Redis)
+#   ./dev.sh test --latest  the same suite in .venv-latest, on the newest Python found here and the
+#                           newest releases pyproject.toml's ranges allow (not the lock): an upstream
+#                           release that breaks us fails this run before it reaches production
+#   ./dev.sh lock [--upgrade]  refresh requirements-dev.txt and requirements.txt from pyproject.toml
+#                           (keeps current pins where the ranges allow; --upgrade takes the newest)
 set -euo pipefail
 cd "$(dirname "$0")"
 
+LOCK=requirements-dev.txt   # what run and test install: every package, exact version, with hashes
+RUNTIME_LOCK=requirements.txt  # the production subset of the same pins (the Procfile's build)
 VENV=.venv
-PY="$VENV/bin/python"
 
-ensure_venv() {
-  if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-    echo "ECHO needs Python 3.11 or newer (python3 is $(python3 --version 2>&1))." >&2
+check_python() {
+  if ! "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "ECHO needs Python 3.11 or newer ($1 is $("$1" --version 2>&1))." >&2
     exit 1
   fi
-  [ -x "$PY" ] || python3 -m venv "$VENV"
+}
+
+ensure_venv() {
+  check_python python3
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   local stamp
-  stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+  stamp="$VENV/.installed-$(cat "$LOCK" pyproject.toml | sha1sum | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
-    "$PY" -m pip install --quiet --upgrade pip
-    "$PY" -m pip install --quiet -e ".[dev]"
+    # Exactly the lock: every pin must match one of its hashes, and nothing is resolved anew.
+    "$VENV/bin/python" -m pip install --quiet --require-hashes --no-deps -r "$LOCK"
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e .
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi
+}
+
+newest_python() {
+  # PYTHON=... picks one; otherwise the newest CPython 3.x on PATH or under pyenv.
+  if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; return; fi
+  local minor candidate
+  for minor in 20 19 18 17 16 15 14 13 12 11; do
+    for candidate in "python3.$minor" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3."$minor".*/bin/python3."$minor"; do
+      if command -v "$candidate" >/dev/null 2>&1; then echo "$candidate"; return; fi
+    done
+  done
+  echo python3
+}
+
+ensure_latest_venv() {
+  local python
+  python="$(newest_python)"
+  check_python "$python"
+  VENV=.venv-latest
+  if [ -x "$VENV/bin/python" ] && ! cmp -s <("$VENV/bin/python" -VV) <("$python" -VV); then
+    rm -rf "$VENV"
+  fi
+  [ -x "$VENV/bin/python" ] || "$python" -m venv "$VENV"
+  echo "== --latest: $("$VENV/bin/python" -V), newest releases within pyproject.toml's ranges"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev]"
+  "$VENV/bin/python" -m pip list --format=freeze > "$VENV/installed.txt"
+  echo "   (installed versions: $VENV/installed.txt)"
+}
+
+run_tests() {
+  local py="$VENV/bin/python"
+  echo "== lint: ruff, formatting, migrations"
+  "$VENV/bin/ruff" check .
+  "$VENV/bin/ruff" format --check .
+  env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$py" manage.py makemigrations --check --dry-run >/dev/null
+  echo "== types: mypy"
+  "$VENV/bin/mypy" .
+  echo "== tests, embedded defaults (SQLite, in-memory channel layer)"
+  env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$VENV/bin/pytest" -m "not services" "$@"
+  echo "== tests, PostgreSQL + Redis"
+  DEBUG=1 DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/echo}" \
+    REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}" \
+    "$VENV/bin/pytest" "$@"
 }
 
 cmd="${1:-}"
@@ -32,29 +88,41 @@ case "$cmd" in
     ensure_venv
     # Development mode, explicitly: without DEBUG=1 the service runs as in production.
     export DEBUG=1
-    "$PY" manage.py migrate --no-input
-    "$PY" manage.py seed_demo
+    "$VENV/bin/python" manage.py migrate --no-input
+    "$VENV/bin/python" manage.py seed_demo
     echo "ECHO is starting on http://127.0.0.1:${PORT:-8000}/ (API docs at /api/docs)"
-    exec "$PY" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" \
+    exec "$VENV/bin/python" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" \
       --websocket-max-message-size 65536 --websocket-max-frame-size 65536 echo_site.asgi:application
     ;;
   test)
-    ensure_venv
-    echo "== lint: ruff, formatting, migrations"
-    "$VENV/bin/ruff" check .
-    "$VENV/bin/ruff" format --check .
-    env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$PY" manage.py makemigrations --check --dry-run >/dev/null
-    echo "== types: mypy"
-    "$VENV/bin/mypy" .
-    echo "== tests, embedded defaults (SQLite, in-memory channel layer)"
-    env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$VENV/bin/pytest" -m "not services" "$@"
-    echo "== tests, PostgreSQL + Redis"
-    DEBUG=1 DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/echo}" \
-      REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}" \
-      "$VENV/bin/pytest" "$@"
+    if [ "${1:-}" = "--latest" ]; then
+      shift
+      ensure_latest_venv
+      # The lock-file test checks the lock against .venv; here nothing is meant to match it.
+      export ECHO_UNLOCKED_VENV=1
+    else
+      ensure_venv
+    fi
+    run_tests "$@"
+    ;;
+  lock)
+    if [ -f "$LOCK" ]; then
+      ensure_venv
+    else  # the first lock: uv from its pyproject.toml range
+      [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+      "$VENV/bin/python" -m pip install --quiet "uv>=0.9,<1"
+    fi
+    common=(--universal --python-version 3.11 --generate-hashes --quiet
+            --custom-compile-command "./dev.sh lock")
+    "$VENV/bin/uv" pip compile pyproject.toml --extra dev "${common[@]}" -o "$LOCK" "$@"
+    # The runtime lock takes the very same pins: constrained by the dev lock, without its hashes.
+    pins="$VENV/lock-pins.txt"  # a fixed name: uv records it in the lock's comments
+    grep -E '^[A-Za-z0-9_.-]+(\[[^]]*\])?==' "$LOCK" | sed 's/ *\\$//' > "$pins"
+    "$VENV/bin/uv" pip compile pyproject.toml "${common[@]}" -c "$pins" -o "$RUNTIME_LOCK"
+    echo "Wrote $LOCK and $RUNTIME_LOCK. Run ./dev.sh test before committing them."
     ;;
   *)
-    echo "usage: ./dev.sh run | ./dev.sh test [pytest args]" >&2
+    echo "usage: ./dev.sh run | ./dev.sh test [--latest] [pytest args] | ./dev.sh lock [--upgrade]" >&2
     exit 2
     ;;
 esac
