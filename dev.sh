@@ -42,8 +42,10 @@ newest_python() {
   if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; return; fi
   local minor candidate
   for minor in 20 19 18 17 16 15 14 13 12 11; do
-    for candidate in "python3.$minor" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3."$minor".*/bin/python3."$minor"; do
-      if command -v "$candidate" >/dev/null 2>&1; then echo "$candidate"; return; fi
+    # Run it, not just find it: a pyenv shim exists for versions that are not selected.
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3."$minor".*/bin/python3."$minor" \
+                     "python3.$minor"; do
+      if "$candidate" -c '' >/dev/null 2>&1; then echo "$candidate"; return; fi
     done
   done
   echo python3
