@@ -37,7 +37,6 @@ def query_counts(
         counts.append(len(captured))
         last = [query["sql"] for query in captured]
     assert counts[0] == counts[-1], (
-        f"queries at {SIZES[0]} and {SIZES[-1]} rows: {counts}; at {SIZES[-1]}:\n"
-        + "\n".join(last)
+        f"queries at {SIZES[0]} and {SIZES[-1]} rows: {counts}; at {SIZES[-1]}:\n" + "\n".join(last)
     )
     return counts
