@@ -7,7 +7,11 @@ from typing import Any
 
 from orders.live import event_data
 from orders.models import Order, OrderEvent
-from orders.selectors import timeline_payloads_after, unread_counts_for_user
+from orders.selectors import (
+    timeline_payloads_after,
+    unread_counts_for_user,
+    with_payment_and_dispute_state,
+)
 from orders.serializers import OrderSerializer
 from orders.state import allowed_moves
 
@@ -44,7 +48,10 @@ def order_timeline_frames(
     snapshot: dict[str, Any] | None = None
     if event_ids:  # moves are few: read them and the order as the REST API renders them
         events = OrderEvent.objects.select_related("actor").in_bulk(event_ids)
-        order = Order.objects.select_related("item").get(pk=order_id)
+        # Its payment and dispute state read with it: one query, not two per rendered field.
+        order = with_payment_and_dispute_state(Order.objects.select_related("item")).get(
+            pk=order_id
+        )
         snapshot = order_snapshot(order, user)
     frames: list[tuple[int, dict[str, Any]]] = []
     for entry in entries:
