@@ -11,7 +11,7 @@ import pytest
 from disputes import services as dispute_services
 from orders import services
 from tests.conftest import pay
-from tests.factories import ItemFactory, UserFactory
+from tests.factories import ItemFactory
 from tests.query_counts import query_counts
 
 pytestmark = pytest.mark.django_db
@@ -170,8 +170,6 @@ def test_marketplace_page(client: Any, db: Any) -> None:
 
 def test_order_page_with_its_messages(client: Any, order: Any, buyer: Any, creator: Any) -> None:
     client.force_login(buyer)
-    visitor = UserFactory(username="visitor")  # a third account: the page names only the parties
-    assert visitor.pk
 
     def grow(n: int) -> None:
         for index in range(n):
