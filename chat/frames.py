@@ -6,8 +6,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from orders.live import event_data
-from orders.models import Message, Order, OrderEvent, ReadMark
-from orders.selectors import timeline_payloads_after
+from orders.models import Order, OrderEvent
+from orders.selectors import (
+    timeline_payloads_after,
+    unread_counts_for_user,
+    with_payment_and_dispute_state,
+)
 from orders.serializers import OrderSerializer
 from orders.state import allowed_moves
 
@@ -44,7 +48,10 @@ def order_timeline_frames(
     snapshot: dict[str, Any] | None = None
     if event_ids:  # moves are few: read them and the order as the REST API renders them
         events = OrderEvent.objects.select_related("actor").in_bulk(event_ids)
-        order = Order.objects.select_related("item").get(pk=order_id)
+        # Its payment and dispute state read with it: one query, not two per rendered field.
+        order = with_payment_and_dispute_state(Order.objects.select_related("item")).get(
+            pk=order_id
+        )
         snapshot = order_snapshot(order, user)
     frames: list[tuple[int, dict[str, Any]]] = []
     for entry in entries:
@@ -58,29 +65,6 @@ def order_timeline_frames(
 
 def unread_by_order(user: Any) -> dict[str, int]:
     """{order_id: unread messages} for the caller's 200 most recent orders with any unread."""
-    from django.db.models import Q
-
-    orders = list(
-        Order.objects.filter(Q(buyer=user) | Q(creator=user))
-        .order_by("-updated_at")
-        .values_list("id", "last_seq")[:200]
-    )
-    if not orders:
-        return {}
-    marks = dict(
-        ReadMark.objects.filter(user=user, order_id__in=[o for o, _ in orders]).values_list(
-            "order_id", "last_read_seq"
-        )
-    )
-    unread: dict[str, int] = {}
-    for order_id, last_seq in orders:
-        last_read = marks.get(order_id, 0)
-        if last_seq > last_read:
-            count = (
-                Message.objects.filter(order_id=order_id, seq__gt=last_read)
-                .exclude(sender=user)
-                .count()
-            )
-            if count:
-                unread[str(order_id)] = count
-    return unread
+    return {
+        str(order_id): count for order_id, count in unread_counts_for_user(user_id=user.pk).items()
+    }

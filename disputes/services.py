@@ -1,7 +1,8 @@
 """Every write on disputes: open, post, review, close with an outcome that moves the money.
 
 Lock order, everywhere: the order row first, then the dispute row, then the payment row (the
-payments services lock it), so concurrent closes and moves cannot deadlock.
+payments services lock it), so concurrent closes and moves cannot deadlock (orders/services.py
+says how rows are locked).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def dispute_open(*, order: Order, opened_by: Any, reason: str) -> Dispute:
         )
 
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         if locked.status not in DISPUTABLE_STATUSES:
             raise ServiceError(
                 ErrorCode.ORDER_NOT_DISPUTABLE,
@@ -109,7 +110,13 @@ def _already_open(dispute_id: int | None) -> ServiceError:
 
 
 def _lock(dispute: Dispute) -> Dispute:
-    return Dispute.objects.select_for_update().select_related("order").get(pk=dispute.pk)
+    """The dispute's row, locked; its order read with it but not locked (`of`): a caller that
+    needs the order locks it first (the lock order, orders/services.py)."""
+    return (
+        Dispute.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("order")
+        .get(pk=dispute.pk)
+    )
 
 
 def _start_review(locked: Dispute) -> None:
@@ -248,7 +255,7 @@ def dispute_close(
         raise _invalid("refund_amount", "Only PARTIAL_REFUND takes a refund_amount.")
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=dispute.order_id)
+        order = Order.objects.select_for_update(no_key=True).get(pk=dispute.order_id)
         locked = _lock(dispute)
         if locked.status == DisputeStatus.CLOSED:
             raise ServiceError(

@@ -191,6 +191,35 @@ def unread_count(*, order: Order, user_id: int) -> int:
     )
 
 
+def unread_counts_for_user(*, user_id: int, limit: int = 200) -> dict[int, int]:
+    """{order id: messages from the other party this user has not marked read}, as
+    `unread_count` counts them, for the user's `limit` most recently updated orders, leaving out
+    those with none: one query however many orders (the notifications feed's hello)."""
+    last_read = Subquery(
+        ReadMark.objects.filter(order_id=OuterRef("pk"), user_id=user_id).values("last_read_seq")[
+            :1
+        ]
+    )
+    unread = Subquery(
+        Message.objects.filter(order_id=OuterRef("pk"), seq__gt=OuterRef("last_read"))
+        .exclude(sender_id=user_id)
+        .order_by()
+        .values("order_id")  # grouped by the one outer order: a COUNT per outer row
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    rows = (
+        Order.objects.filter(Q(buyer_id=user_id) | Q(creator_id=user_id))
+        .annotate(
+            last_read=Coalesce(last_read, Value(0), output_field=PositiveBigIntegerField()),
+            unread=Coalesce(unread, Value(0), output_field=PositiveBigIntegerField()),
+        )
+        .order_by("-updated_at")
+        .values_list("pk", "unread")[:limit]
+    )
+    return {order_id: count for order_id, count in rows if count}
+
+
 def review_list_for_creator(*, creator_id: int) -> QuerySet[Review]:
     return (
         Review.objects.filter(creator_id=creator_id)

@@ -2,6 +2,16 @@
 
 Each function is keyword-only, validates its input, owns its transaction and announces what
 happened through `orders.live` after commit.
+
+Lock order, in every app: an order's row first, then its dispute's, then its payment's (then the
+payout's). A service locks only what it needs but never takes one of these after a later one, so
+concurrent moves, dispute closes and payments cannot deadlock (tests/disputes/test_lock_order.py).
+Orders and disputes lock with `select_for_update(no_key=True)`, and `of=("self",)` where the
+query joins (select_related), so only the intended row locks. FOR NO KEY UPDATE serializes every
+writer of the row as FOR UPDATE would, but leaves alone the KEY SHARE lock PostgreSQL's
+foreign-key checks take on a referenced row: an admin's first dispute message updates the dispute
+twice (seq, then review), which re-checks its order key while the dispute is locked, and under
+FOR UPDATE that waited for a closing dispute holding the order: a deadlock.
 """
 
 from __future__ import annotations
@@ -167,7 +177,12 @@ def _next_seq(order_id: int) -> tuple[int, str] | None:
 
 
 def _lock_order(order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("item").get(pk=order_id)
+    # The order's row only (`of`: the listing is read, not locked); see "Lock order" above.
+    return (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("item")
+        .get(pk=order_id)
+    )
 
 
 def order_place(*, buyer: Any, item: Item, final_price: Decimal | None = None) -> Order:

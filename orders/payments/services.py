@@ -148,7 +148,7 @@ def payment_start(*, order: Order, actor: Any) -> tuple[Payment, bool]:
         raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
     gateway = get_gateway()
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         payment = Payment.objects.filter(order=locked).first()
         created = payment is None
         if payment is None:
@@ -205,7 +205,7 @@ def _lock_payment_and_order(payment_intent_id: str) -> tuple[Payment, Order] | N
     )
     if order_id is None:
         return None
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = Order.objects.select_for_update(no_key=True).get(pk=order_id)
     payment = Payment.objects.select_for_update().get(order_id=order_id)
     payment.order = order
     return payment, order
@@ -499,7 +499,8 @@ def payout_execute(*, payout_id: int) -> Payout:
     """
     gateway = get_gateway()
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(payout__pk=payout_id)
+        # The payment's row only (`of`: not the joined payout), then the payout: the lock order.
+        payment = Payment.objects.select_for_update(of=("self",)).get(payout__pk=payout_id)
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         payout.payment = payment
         if payout.status not in (PayoutStatus.PENDING, PayoutStatus.FAILED):
