@@ -46,6 +46,8 @@ case "$cmd" in
     env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$PY" manage.py makemigrations --check --dry-run >/dev/null
     echo "== types: mypy"
     "$VENV/bin/mypy" .
+    echo "== layers: import-linter"
+    "$VENV/bin/lint-imports" --no-cache
     echo "== tests, embedded defaults (SQLite, in-memory channel layer)"
     env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$VENV/bin/pytest" -m "not services" "$@"
     echo "== tests, PostgreSQL + Redis"
