@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
-from echo_site import realtime
+from echo_site import events, realtime
 from echo_site.errors import ErrorCode, ServiceError, validation_error
 
 from . import presence, ratelimit
@@ -243,7 +243,8 @@ class RoomConsumer(LiveConsumer):
                 after = min(after, await in_db_thread(self.last_seq)())
             self.delivered_seq = after
             await self.replay_after(after)
-            await self.send_json({"type": "sync.done", "last_seq": self.delivered_seq})
+            done: events.SyncDone = {"type": events.SYNC_DONE, "last_seq": self.delivered_seq}
+            await self.send_json(done)
 
     # Client frames ----------------------------------------------------------------------
 
@@ -257,7 +258,8 @@ class RoomConsumer(LiveConsumer):
         }
 
     async def on_ping(self, content: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong", "last_seq": self.delivered_seq})
+        pong: events.Pong = {"type": events.PONG, "last_seq": self.delivered_seq}
+        await self.send_json(pong)
 
     async def on_message_send(self, content: dict[str, Any]) -> None:
         # The frame is parsed by the serializer its REST endpoint uses: the same fields, types,
@@ -278,7 +280,7 @@ class RoomConsumer(LiveConsumer):
         # own message as message.new before its ack.
         async with self.seq_lock:
             message, seq = await in_db_thread(self.post_message)(text, client_id)
-            ack = {"type": "message.ack", "client_id": client_id, "message": message}
+            ack = {"type": events.MESSAGE_ACK, "client_id": client_id, "message": message}
             if seq <= self.delivered_seq:  # a retried client_id: the original, acked again
                 await self.send_json(ack)
             elif seq > self.delivered_seq + 1:
@@ -325,7 +327,7 @@ class RoomConsumer(LiveConsumer):
     async def broadcast_typing(self, *, active: bool) -> None:
         await realtime.broadcast_now(
             groups=[self.room],
-            event="typing",
+            event=events.TYPING,
             data={"user_id": self.user.pk, "active": active, "from": self.channel_name},
         )
 
@@ -362,7 +364,7 @@ class RoomConsumer(LiveConsumer):
     ) -> None:
         await realtime.broadcast_now(
             groups=[self.room],
-            event="presence",
+            event=events.PRESENCE,
             data={
                 "user_id": user_id or self.user.pk,
                 "online": online,
@@ -401,13 +403,16 @@ class RoomConsumer(LiveConsumer):
             seq, frame = timeline
             await self.deliver(seq, frame)
             return
-        if event == "typing":
+        if event == events.TYPING:
             if data.get("from") != self.channel_name and data["user_id"] != self.user.pk:
-                await self.send_json(
-                    {"type": "typing", "user_id": data["user_id"], "active": data["active"]}
-                )
+                typing: events.Typing = {
+                    "type": events.TYPING,
+                    "user_id": data["user_id"],
+                    "active": data["active"],
+                }
+                await self.send_json(typing)
             return
-        if event == "presence":
-            await self.send_json({"type": "presence", **data})
+        if event == events.PRESENCE:
+            await self.send_json({"type": events.PRESENCE, **data})
             return
         await self.send_json({"type": event, **data})

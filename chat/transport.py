@@ -23,7 +23,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from echo_site import realtime
+from echo_site import events, realtime
 from echo_site.errors import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE, ErrorCode, ServiceError
 
 from . import presence
@@ -317,10 +317,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return {"ping": self.on_ping}
 
     async def on_ping(self, content: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong"})
+        pong: events.Pong = {"type": events.PONG}
+        await self.send_json(pong)
 
     async def send_error(self, code: str, message: str, ref: Any = None) -> None:
-        await self.send_json({"type": "error", "code": str(code), "message": message, "ref": ref})
+        error: events.ErrorFrame = {
+            "type": events.ERROR,
+            "code": str(code),
+            "message": message,
+            "ref": ref,
+        }
+        await self.send_json(error)
 
     def within_rate(self, times: list[float], limit: int) -> bool:
         now = time.monotonic()
@@ -368,7 +375,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self.closed:
             return
         event, data = message["event"], message["data"]
-        if event == "auth.revoked":
+        if event == events.AUTH_REVOKED:
             await self.close_with(CLOSE_NOT_AUTHENTICATED)
             return
         await self.on_live_event(event, data)

@@ -7,7 +7,7 @@ from typing import Any
 
 from disputes.live import dispute_data
 from disputes.selectors import dispute_list_open
-from echo_site import realtime
+from echo_site import events, realtime
 
 from ..close_codes import CLOSE_FORBIDDEN
 from ..db import in_db_thread
@@ -28,7 +28,8 @@ class AdminDisputesConsumer(LiveConsumer):
             return [dispute_data(d) for d in dispute_list_open()[:500]]
 
         disputes = await in_db_thread(open_disputes)()
-        await self.send_json({"type": "hello", "room": "admin.disputes", "open": disputes})
+        hello: events.DeskHello = {"type": events.HELLO, "room": "admin.disputes", "open": disputes}
+        await self.send_json(hello)
         return True
 
     async def leave(self) -> None:

@@ -10,7 +10,7 @@ from disputes.live import dispute_data, message_data
 from disputes.models import Dispute
 from disputes.selectors import dispute_get_for_user, dispute_last_seqs, dispute_messages_after
 from disputes.serializers import DisputeMessageInputSerializer
-from echo_site import realtime
+from echo_site import events, realtime
 
 from ..timeline import RoomConsumer
 
@@ -55,7 +55,7 @@ class DisputeRoomConsumer(RoomConsumer):
 
     def timeline_frames(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         return [
-            (m.seq, {"type": "message.new", "message": message_data(m)})
+            (m.seq, {"type": events.MESSAGE_NEW, "message": message_data(m)})
             for m in dispute_messages_after(dispute_id=self.dispute_id, after=after, limit=limit)
         ]
 
@@ -83,6 +83,6 @@ class DisputeRoomConsumer(RoomConsumer):
     def seq_event_frame(
         self, event: str, data: dict[str, Any]
     ) -> tuple[int, dict[str, Any]] | None:
-        if event == "message.new":
-            return data["seq"], {"type": "message.new", "message": data["message"]}
+        if event == events.MESSAGE_NEW:
+            return data["seq"], {"type": events.MESSAGE_NEW, "message": data["message"]}
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from echo_site import realtime
+from echo_site import events, realtime
 
 from ..db import in_db_thread
 from ..transport import LiveConsumer
@@ -19,9 +19,13 @@ class NotificationsConsumer(LiveConsumer):
         self.feed = realtime.user_group(self.user.pk)
         await self.join_group(self.feed)
         unread = await in_db_thread(unread_by_order)(self.user)
-        await self.send_json(
-            {"type": "hello", "room": "notifications", "user_id": self.user.pk, "unread": unread}
-        )
+        hello: events.NotificationsHello = {
+            "type": events.HELLO,
+            "room": "notifications",
+            "user_id": self.user.pk,
+            "unread": unread,
+        }
+        await self.send_json(hello)
         return True
 
     async def leave(self) -> None:
@@ -30,6 +34,6 @@ class NotificationsConsumer(LiveConsumer):
                 await self.leave_group(self.feed)
 
     async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
-        if event in ("order.status", "order.created"):
+        if event in (events.ORDER_STATUS, events.ORDER_CREATED):
             data = {**data, "order": with_allowed_moves(data["order"], self.user)}
         await self.send_json({"type": event, **data})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from echo_site import realtime
+from echo_site import events, realtime
 from orders import services
 from orders.live import message_data
 from orders.selectors import order_last_seqs, order_room_state
@@ -79,8 +79,8 @@ class OrderRoomConsumer(RoomConsumer):
         self, event: str, data: dict[str, Any]
     ) -> tuple[int, dict[str, Any]] | None:
 
-        if event == "message.new":
-            return data["seq"], {"type": "message.new", "message": data["message"]}
-        if event in ("order.status", "order.created"):
+        if event == events.MESSAGE_NEW:
+            return data["seq"], {"type": events.MESSAGE_NEW, "message": data["message"]}
+        if event in (events.ORDER_STATUS, events.ORDER_CREATED):
             return data["seq"], order_status_frame(data["order"], data["event"], self.user)
         return None
