@@ -75,6 +75,8 @@ run_tests() {
   env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$py" manage.py makemigrations --check --dry-run >/dev/null
   echo "== types: mypy"
   "$VENV/bin/mypy" .
+  echo "== layers: import-linter"
+  "$VENV/bin/lint-imports" --no-cache
   echo "== tests, embedded defaults (SQLite, in-memory channel layer)"
   env -u DATABASE_URL -u REDIS_URL DEBUG=1 "$VENV/bin/pytest" -m "not services" "$@"
   echo "== tests, PostgreSQL + Redis"

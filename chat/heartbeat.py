@@ -5,7 +5,7 @@ sockets, at least SLICES of them, spread over the interval):
 - re-checks every socket's credential in one database call (deactivated users, ended sessions,
   logouts since the credential was obtained: these hold while Redis, which carries the logout's
   immediate close, is down; an expiring JWT closes its socket on a timer of its own, see
-  LiveConsumer.connect);
+  Member.connect);
 - refreshes every socket's presence entries in one Redis round trip, and sweeps each room that
   has a socket here once, not once per socket;
 - reads the last seq of every room with a socket here in one query per kind of room, and asks
@@ -22,16 +22,14 @@ import logging
 import math
 import weakref
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
 from . import presence
-from .auth import credentials_still_valid
+from .auth import Credential, credentials_still_valid
+from .close_codes import CLOSE_NOT_AUTHENTICATED
 from .db import in_db_thread
-
-if TYPE_CHECKING:
-    from .consumers import LiveConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -44,17 +42,38 @@ SLICES = 10
 MAX_SOCKETS_PER_BEAT = 50
 
 
+class Member(Protocol):
+    """What the heartbeat asks of each socket (chat/transport.py's Member): declared here,
+    so the heartbeat needs nothing from the consumers that join it."""
+
+    user: Any
+    credential: Credential | None
+    closed: bool
+
+    async def close_with(self, code: int) -> None: ...
+
+    def presence_entries(self) -> list[tuple[str, str]]: ...
+
+    def presence_room(self) -> str | None: ...
+
+    def tail_reader(self) -> Any: ...
+
+    def room_id(self) -> int: ...
+
+    def check_tail(self, last: int) -> None: ...
+
+
 class Heartbeat:
     def __init__(self) -> None:
-        self.members: dict[LiveConsumer, None] = {}  # the sockets, in join order
+        self.members: dict[Member, None] = {}  # the sockets, in join order
         self.task: asyncio.Task[None] | None = None
 
-    def join(self, consumer: LiveConsumer) -> None:
+    def join(self, consumer: Member) -> None:
         self.members[consumer] = None
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.run())
 
-    def leave(self, consumer: LiveConsumer) -> None:
+    def leave(self, consumer: Member) -> None:
         self.members.pop(consumer, None)
 
     async def run(self) -> None:
@@ -74,19 +93,19 @@ class Heartbeat:
                 except Exception:
                     logger.exception("heartbeat failed for %d sockets", len(members))
 
-    async def beat(self, members: list[LiveConsumer]) -> None:
+    async def beat(self, members: list[Member]) -> None:
         valid = await in_db_thread(credentials_still_valid)([m.credential for m in members])
         alive = []
         for member, ok in zip(members, valid, strict=True):
             if ok:
                 alive.append(member)
             else:
-                await member.close_with(4401)
+                await member.close_with(CLOSE_NOT_AUTHENTICATED)
         try:
             await presence.refresh_many(
                 [entry for member in alive for entry in member.presence_entries()]
             )
-            rooms: dict[str, LiveConsumer] = {}
+            rooms: dict[str, Member] = {}
             for member in alive:
                 room = member.presence_room()
                 if room is not None:
@@ -101,7 +120,7 @@ class Heartbeat:
             logger.warning("presence refresh failed", exc_info=True)
         # A dropped broadcast at the tail has no later entry to reveal it: compare with the
         # database, one query per kind of room.
-        by_kind: dict[Any, list[LiveConsumer]] = defaultdict(list)
+        by_kind: dict[Any, list[Member]] = defaultdict(list)
         for member in alive:
             if member.tail_reader() is not None:
                 by_kind[member.tail_reader()].append(member)

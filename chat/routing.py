@@ -12,13 +12,11 @@ from channels.routing import URLRouter
 from django.urls import path, re_path, register_converter
 
 from .auth import websocket_auth_stack
-from .consumers import (
-    CLOSE_NOT_FOUND,
-    AdminDisputesConsumer,
-    DisputeRoomConsumer,
-    NotificationsConsumer,
-    OrderRoomConsumer,
-)
+from .close_codes import CLOSE_NOT_FOUND
+from .rooms.desk import AdminDisputesConsumer
+from .rooms.dispute import DisputeRoomConsumer
+from .rooms.notifications import NotificationsConsumer
+from .rooms.order import OrderRoomConsumer
 
 MAX_ID = 2**63 - 1
 

@@ -1,6 +1,6 @@
 """Named error codes raised by services, rendered in one place for REST.
 
-The websocket consumers render the same `ServiceError` as an error frame (see chat/consumers.py).
+The websocket consumers render the same `ServiceError` as an error frame (see chat/transport.py).
 """
 
 from __future__ import annotations

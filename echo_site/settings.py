@@ -281,7 +281,9 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "ECHO order service API",
     "DESCRIPTION": "Orders, order messages, reviews, payments and disputes. "
-    "Errors are JSON {error, code, fields}.",
+    "Errors are JSON {error, code, fields}. The live rooms (websockets) are described by "
+    "the AsyncAPI 3.0 document at [/api/asyncapi.json](/api/asyncapi.json) and in "
+    "docs/websocket-protocol.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from chat.views import LogoutView, TicketView
 
+from .asyncapi import asyncapi_view
 from .errors import json_404, json_500
 from .throttling import ThrottledAdminAuthenticationForm, throttle_status
 
@@ -32,6 +33,7 @@ urlpatterns = [
         csp_update(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
+    path("api/asyncapi.json", asyncapi_view, name="api-asyncapi"),
     path("api/ws-ticket", TicketView.as_view(), name="ws-ticket"),
     path("api/auth/logout", LogoutView.as_view(), name="auth-logout"),
     path("api/", include("orders.urls")),

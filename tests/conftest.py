@@ -15,12 +15,16 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
+import orjson
 import pytest
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import caches
 from rest_framework.test import APIClient
+from websockets.asyncio.connection import Connection as WebsocketConnection
 
 from tests.factories import ItemFactory, UserFactory
+from tests.frame_contract import check_frame
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -201,3 +205,25 @@ def make_order(buyer: Any, creator: Any) -> Any:
         return new_order
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _received_frames_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every frame any test receives, in-process or over a real socket, is checked against the
+    AsyncAPI document (tests/frame_contract.py)."""
+    receive_json_from = WebsocketCommunicator.receive_json_from
+
+    async def checked_receive_json_from(self: WebsocketCommunicator, timeout: float = 1) -> Any:
+        frame = await receive_json_from(self, timeout)
+        check_frame(frame)
+        return frame
+
+    monkeypatch.setattr(WebsocketCommunicator, "receive_json_from", checked_receive_json_from)
+    recv = WebsocketConnection.recv
+
+    async def checked_recv(self: WebsocketConnection, *args: Any, **kwargs: Any) -> Any:
+        data = await recv(self, *args, **kwargs)
+        check_frame(orjson.loads(data))
+        return data
+
+    monkeypatch.setattr(WebsocketConnection, "recv", checked_recv)

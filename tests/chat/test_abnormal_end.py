@@ -8,8 +8,9 @@ import asyncio
 
 import pytest
 
-from chat import consumers, presence
+from chat import presence
 from chat.heartbeat import heartbeat
+from chat.rooms.order import OrderRoomConsumer
 
 from .conftest import communicator, connect, receive_presence_of
 
@@ -39,7 +40,7 @@ async def test_an_abnormal_end_frees_the_slot_and_presence_at_once(
     async def broken_ping(self, content):
         raise RuntimeError("handler bug")
 
-    monkeypatch.setattr(consumers.OrderRoomConsumer, "on_ping", broken_ping)
+    monkeypatch.setattr(OrderRoomConsumer, "on_ping", broken_ping)
     c, _ = await connect(f"/ws/orders/{order.pk}/", user=creator)
     b, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
     await receive_presence_of(c, buyer.pk, online=True)

@@ -88,12 +88,12 @@ async def test_more_than_20_messages_in_10_seconds_is_rate_limited(buyer, order)
 
 
 async def test_the_rate_window_slides_and_stays_bounded(monkeypatch, settings):
-    from chat import consumers
+    from chat import transport
 
     settings.LIVE_RATE_WINDOW_SECONDS = 10.0
     clock = [1000.0]
-    monkeypatch.setattr(consumers.time, "monotonic", lambda: clock[0])
-    consumer = consumers.LiveConsumer()
+    monkeypatch.setattr(transport.time, "monotonic", lambda: clock[0])
+    consumer = transport.LiveConsumer()
     times: list[float] = []
     assert [consumer.within_rate(times, 3) for _ in range(4)] == [True, True, True, False]
     clock[0] += 5

@@ -37,7 +37,7 @@ async def test_a_database_that_is_down_at_the_handshake_closes_4503(buyer, order
 
 
 async def test_a_database_that_is_down_when_the_room_opens_closes_4503(buyer, order, monkeypatch):
-    from chat.consumers import RoomConsumer
+    from chat.timeline import RoomConsumer
 
     def down(self: Any) -> Any:
         raise OperationalError("server closed the connection unexpectedly")
@@ -49,7 +49,7 @@ async def test_a_database_that_is_down_when_the_room_opens_closes_4503(buyer, or
 async def test_a_send_while_the_database_is_down_gets_an_error_frame_and_the_socket_stays(
     buyer, order, monkeypatch
 ):
-    from chat.consumers import OrderRoomConsumer
+    from chat.rooms.order import OrderRoomConsumer
 
     def down(self: Any, content: str, client_id: str | None) -> Any:
         raise OperationalError("server closed the connection unexpectedly")

@@ -130,7 +130,7 @@ async def test_events_for_a_busy_socket_wait_and_arrive_in_order(
     it (not dropped, not reordered) and the process's other sockets are not held up."""
     from channels.db import database_sync_to_async
 
-    from chat.consumers import OrderRoomConsumer
+    from chat.rooms.order import OrderRoomConsumer
     from orders import services
 
     creator_comm, _ = await connect(f"/ws/orders/{order.pk}/", user=creator)

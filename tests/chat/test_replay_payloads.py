@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chat.frames import order_timeline_frames
+from chat.rooms.order_frames import order_timeline_frames
 from orders import services
 from orders.models import Message
 from orders.selectors import _timeline_payloads_orm, timeline_payloads_after

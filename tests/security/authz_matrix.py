@@ -92,6 +92,7 @@ REST: list[Row] = [
     Row("POST", "/api/auth/logout", signed_in(204), body=lambda w, r: {}),
     Row("POST", "/api/ws-ticket", signed_in(200)),
     Row("GET", "/api/schema", everyone(200)),
+    Row("GET", "/api/asyncapi.json", everyone(200)),
     Row("GET", "/api/docs", everyone(200)),
     Row("GET", "/healthz", everyone(200)),
     # --- Listings ----------------------------------------------------------------------------

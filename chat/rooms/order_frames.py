@@ -1,4 +1,4 @@
-"""Server-to-client frames built from the database (sync code; consumers run it in a thread)."""
+"""The order room's frames built from the database (sync code; the rooms run it in a thread)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The live rooms: each plugs one domain (orders, disputes) into the transport."""
