@@ -271,7 +271,7 @@ class RoomConsumer(LiveConsumer):
         client_id = serializer.validated_data.get("client_id")
         if not await ratelimit.message_allowed(user_id=self.user.pk):
             raise FrameError(
-                "rate_limited",
+                ErrorCode.RATE_LIMITED,
                 f"More than {settings.LIVE_MESSAGES_PER_WINDOW} messages in "
                 f"{settings.LIVE_RATE_WINDOW_SECONDS:g} s from your account; this one was not "
                 "stored.",

@@ -57,7 +57,7 @@ def frame_ref(content: dict[str, Any]) -> Any:
 class FrameError(Exception):
     """A recoverable protocol mistake by the client: answered with an error frame."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -283,15 +283,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         ref = None
         try:
             if text_data is None:
-                raise FrameError("binary_not_supported", "Send JSON text frames, not binary.")
+                raise FrameError(
+                    ErrorCode.BINARY_NOT_SUPPORTED, "Send JSON text frames, not binary."
+                )
             if not text_data.strip():
-                raise FrameError("empty_frame", "Empty frame; send a JSON object with a type.")
+                raise FrameError(
+                    ErrorCode.EMPTY_FRAME, "Empty frame; send a JSON object with a type."
+                )
             try:
                 content = orjson.loads(text_data)
             except orjson.JSONDecodeError as exc:  # also nesting too deep, numbers out of range
-                raise FrameError("malformed_json", f"Malformed JSON: {exc.msg}.") from exc
+                raise FrameError(ErrorCode.MALFORMED_JSON, f"Malformed JSON: {exc.msg}.") from exc
             if not isinstance(content, dict):
-                raise FrameError("invalid_frame", "A frame is a JSON object with a type.")
+                raise FrameError(ErrorCode.INVALID_FRAME, "A frame is a JSON object with a type.")
             ref = frame_ref(content)
             if not self.within_rate(self.frame_times, settings.LIVE_FRAMES_PER_WINDOW):
                 raise FrameError(ErrorCode.THROTTLED, "Too many frames; slow down.")
@@ -299,7 +303,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         except FrameError as exc:
             await self.send_error(exc.code, exc.message, ref)
         except ServiceError as exc:
-            await self.send_error(exc.code, exc.message, ref)
+            await self.send_error(ErrorCode(exc.code), exc.message, ref)
         except UNAVAILABLE_ERRORS:  # the database is down: the socket stays, the client retries
             logger.warning("database unavailable on %s", self.channel_name, exc_info=True)
             await self.send_error(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE, ref)
@@ -307,10 +311,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         frame_type = content.get("type")
         if not isinstance(frame_type, str):
-            raise FrameError("invalid_frame", "Every frame needs a string 'type'.")
+            raise FrameError(ErrorCode.INVALID_FRAME, "Every frame needs a string 'type'.")
         handler = self.handlers().get(frame_type)
         if handler is None:
-            raise FrameError("unknown_type", f"Unknown frame type {frame_type!r}.")
+            raise FrameError(ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {frame_type!r}.")
         await handler(content)
 
     def handlers(self) -> dict[str, Any]:
@@ -320,10 +324,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         pong: events.Pong = {"type": events.PONG}
         await self.send_json(pong)
 
-    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
+    async def send_error(self, code: ErrorCode, message: str, ref: Any = None) -> None:
         error: events.ErrorFrame = {
             "type": events.ERROR,
-            "code": str(code),
+            "code": code,
             "message": message,
             "ref": ref,
         }

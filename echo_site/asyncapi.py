@@ -8,6 +8,7 @@ REST resources they carry are copied from the OpenAPI schema drf-spectacular gen
 
 from __future__ import annotations
 
+import enum
 import functools
 import types
 from typing import Annotated, Any, Literal, NotRequired, Union, get_args, get_origin, get_type_hints
@@ -85,6 +86,8 @@ class _Converter:
             return {"type": "array", "items": self.annotation(get_args(hint)[0])}
         if origin is dict:
             return {"type": "object", "additionalProperties": self.annotation(get_args(hint)[1])}
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return {"enum": [member.value for member in hint]}
         if isinstance(hint, type) and hasattr(hint, "__required_keys__"):
             return self.frame(hint)
         simple = {str: "string", int: "integer", bool: "boolean", float: "number"}

@@ -60,6 +60,13 @@ class ErrorCode(StrEnum):
     DISPUTE_CLOSED = "dispute_closed"
     OUTCOME_NOT_ALLOWED = "outcome_not_allowed"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    # The websocket protocol only (error frames, never an HTTP status): docs/websocket-protocol.md
+    BINARY_NOT_SUPPORTED = "binary_not_supported"
+    EMPTY_FRAME = "empty_frame"
+    MALFORMED_JSON = "malformed_json"
+    INVALID_FRAME = "invalid_frame"
+    UNKNOWN_TYPE = "unknown_type"
+    RATE_LIMITED = "rate_limited"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -107,7 +114,7 @@ class ServiceError(Exception):
 
     def __init__(
         self,
-        code: ErrorCode | str,
+        code: ErrorCode,
         message: str,
         *,
         fields: dict[str, list[str]] | None = None,
@@ -127,7 +134,9 @@ class ServiceError(Exception):
         return {"error": self.message, "code": self.code, "fields": self.fields, **self.extra}
 
 
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: ErrorCode, message: str, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {"error": message, "code": code, "fields": fields or {}}
 
 
@@ -243,15 +252,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     )
     detail = getattr(exc, "detail", "")
     message = str(detail) if not isinstance(detail, dict | list) else "Request failed."
-    if code is None:
-        code_attr = getattr(detail, "code", None)
-        code_str = str(code_attr) if code_attr else "error"
-    else:
-        code_str = str(code)
+    if code is None:  # every code the API emits is an ErrorCode; anything else is "invalid"
+        try:
+            code = ErrorCode(str(getattr(detail, "code", "")))
+        except ValueError:
+            code = ErrorCode.INVALID
     # simplejwt's InvalidToken carries a dict detail; keep the message short and token-free.
     if isinstance(detail, dict):
         message = str(detail.get("detail", "Request failed."))
-    response.data = error_body(code_str, message)
+    response.data = error_body(code, message)
     return response
 
 
@@ -264,7 +273,7 @@ def _is_api(request: HttpRequest) -> bool:
     return is_api_path(request.path)
 
 
-def error_json_response(code: str, message: str, *, status: int) -> JsonResponse:
+def error_json_response(code: ErrorCode, message: str, *, status: int) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
 
 

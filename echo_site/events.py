@@ -15,6 +15,8 @@ The test suite validates every frame any test receives against the generated sch
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal, NotRequired, TypedDict, get_type_hints
 
+from echo_site.errors import ErrorCode
+
 # --- Frame names ------------------------------------------------------------------------------
 # Server -> client
 HELLO: Final = "hello"
@@ -211,7 +213,7 @@ class ErrorFrame(TypedDict):
     """A refused frame; the socket stays open. ref: the frame's `ref`, else its `client_id`."""
 
     type: Literal["error"]
-    code: str
+    code: ErrorCode
     message: str
     ref: ErrorRef
 

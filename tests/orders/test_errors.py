@@ -247,3 +247,29 @@ def test_paths_work_with_and_without_a_trailing_slash(api, buyer, creator, item)
     assert Order.objects.get(pk=order_id).status == "IN_PROGRESS"
     assert client.get(f"/api/orders/{order_id}/events/").status_code == 200
     assert client.get("/api/auth/me/").status_code == 200
+
+
+def test_every_error_code_is_documented_for_clients() -> None:
+    """The enum is the list of codes the API and the protocol emit (services and frame errors
+    take an ErrorCode, mypy-checked; the REST handler maps anything else to `invalid`), and
+    client developers find each one in docs/api.md or docs/websocket-protocol.md."""
+    from pathlib import Path
+
+    from echo_site.errors import ErrorCode
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    text = (docs / "api.md").read_text() + (docs / "websocket-protocol.md").read_text()
+    assert [code.value for code in ErrorCode if f"`{code.value}`" not in text] == []
+
+
+def test_an_unknown_drf_code_is_rendered_as_invalid(rf) -> None:
+    from rest_framework import exceptions
+
+    from echo_site.errors import api_exception_handler
+
+    class Odd(exceptions.APIException):
+        status_code = 400
+        default_code = "something_odd"
+
+    response = api_exception_handler(Odd("odd"), {"request": rf.get("/api/x")})
+    assert response.data["code"] == "invalid"
