@@ -227,8 +227,8 @@ def dispute_close(
     (`dispute_allowed_outcomes`; anything else is 409 outcome_not_allowed).
     """
     from orders import services as order_services
-    from orders.payments import services as payments
-    from orders.payments.models import Payment
+    from payments import services as payments
+    from payments.models import Payment
 
     if not is_admin(actor):
         raise ServiceError(ErrorCode.PERMISSION_DENIED, "Only admins close disputes.")

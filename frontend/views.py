@@ -207,8 +207,8 @@ def _order_disputes(order: Any, user: Any) -> list[dict[str, Any]]:
 
 
 def _order_payment(order: Any) -> dict[str, Any] | None:
-    from orders.payments.selectors import payment_for_order
-    from orders.payments.serializers import PaymentSerializer
+    from payments.selectors import payment_for_order
+    from payments.serializers import PaymentSerializer
 
     payment = payment_for_order(order=order)
     return dict(PaymentSerializer(payment).data) if payment is not None else None
@@ -229,7 +229,7 @@ def _with_stripe_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        from orders.payments.selectors import payments_simulated
+        from payments.selectors import payments_simulated
 
         chosen = view if payments_simulated() else with_stripe
         return chosen(request, *args, **kwargs)

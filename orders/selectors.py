@@ -57,8 +57,7 @@ def with_payment_and_dispute_state(orders: QuerySet[Order]) -> QuerySet[Order]:
     (the live room's hello: docs/benchmarks.md). `order_is_paid`, `order_open_dispute_id` and
     `order_allowed_moves` use these instead of a query each."""
     from disputes.models import OPEN_STATUSES, Dispute
-
-    from .payments.models import PAID_STATUSES, Payment
+    from payments.models import PAID_STATUSES, Payment
 
     return orders.annotate(
         state_is_paid=Exists(
@@ -116,7 +115,8 @@ def order_list_for_user(
 def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
     """The moves `user` may make on `order` now: the state machine, less what payment and an open
     dispute forbid (the services would refuse those)."""
-    from .payments.selectors import order_is_paid
+    from payments.selectors import order_is_paid
+
     from .state import allowed_moves
 
     return allowed_moves(
@@ -276,7 +276,8 @@ _PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any) -> dict[str, Any]:
     """What OrderSerializer renders for `user`, built directly."""
-    from .payments.selectors import payments_simulated
+    from payments.selectors import payments_simulated
+
     from .state import allowed_moves
 
     def when(value: Any) -> str | None:
@@ -312,8 +313,7 @@ def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any)
 
 def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:
     from disputes.models import OPEN_STATUSES, Dispute
-
-    from .payments.models import PAID_STATUSES, Payment
+    from payments.models import PAID_STATUSES, Payment
 
     global _ORDER_ROOM_SQL
     if _ORDER_ROOM_SQL is None:

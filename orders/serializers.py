@@ -268,7 +268,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_is_paid(self, order: Order) -> bool:
-        from .payments.selectors import order_is_paid
+        from payments.selectors import order_is_paid
 
         return order_is_paid(order=order)
 
@@ -279,7 +279,7 @@ class OrderSerializer(serializers.ModelSerializer):
         return order_open_dispute_id(order=order)
 
     def get_payments_simulated(self, order: Order) -> bool:
-        from .payments.selectors import payments_simulated
+        from payments.selectors import payments_simulated
 
         return payments_simulated()
 

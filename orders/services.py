@@ -244,8 +244,7 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
                 extra={"allowed_moves": order_allowed_moves(order=locked, user=actor)},
             )
         from disputes import services as disputes
-
-        from .payments import services as payments  # payments build on this module
+        from payments import services as payments  # payments build on this module
 
         payments.order_move_guard(order=locked, to_status=to_status)  # 409 order_not_paid
         disputes.order_move_guard(order=locked, to_status=to_status, actor=actor)  # 409
@@ -259,7 +258,7 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
 
 def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> OrderEvent:
     """Write a move on a locked order: status, timeline entry, broadcast, money reaction."""
-    from .payments import services as payments
+    from payments import services as payments
 
     from_status = order.status
     now = timezone.now()

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from orders import services
-from orders.models import Payment, Payout, Refund
-from orders.payments import services as payments
+from payments import services as payments
+from payments.models import Payment, Payout, Refund
 from tests.payments.test_payouts import complete
 
 pytestmark = pytest.mark.django_db

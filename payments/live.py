@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from echo_site.realtime import broadcast_on_commit
+from orders.live import order_groups
 
-from ..live import order_groups
 from .models import Payment, Payout, Refund
 
 

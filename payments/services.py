@@ -25,9 +25,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
+from orders.models import Order, OrderStatus
+from orders.selectors import is_admin
 
-from ..models import Order, OrderStatus
-from ..selectors import is_admin
 from . import live
 from .gateway import (
     CENT,

@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from echo_site.errors import ErrorCode, error_body, request_too_big
+from orders import selectors as order_selectors
+from orders.serializers import ErrorSerializer
 
-from .. import selectors as order_selectors
-from ..serializers import ErrorSerializer
 from . import selectors, services
 from .serializers import (
     ConnectSerializer,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from echo_site.errors import ErrorCode, ServiceError
+from orders.models import Order
+from orders.selectors import order_get_for_user
 
-from ..models import Order
-from ..selectors import order_get_for_user
 from .gateway import is_simulated
 from .models import PAID_STATUSES, Payment
 
