@@ -228,7 +228,7 @@ def dispute_close(
     """
     from orders import services as order_services
     from payments import services as payments
-    from payments.models import Payment
+    from payments.models import FUNDED_STATUSES, Payment
 
     if not is_admin(actor):
         raise ServiceError(ErrorCode.PERMISSION_DENIED, "Only admins close disputes.")
@@ -269,7 +269,7 @@ def dispute_close(
         if outcome == DisputeOutcome.PARTIAL_REFUND:
             assert refund_amount is not None  # noqa: S101 - checked above
             payment = Payment.objects.filter(order_id=order.pk).first()
-            if payment is None or payment.status not in payments.FUNDED_STATUSES:
+            if payment is None or payment.status not in FUNDED_STATUSES:
                 raise ServiceError(
                     ErrorCode.PAYMENT_NOT_REFUNDABLE,
                     "Nothing was paid on this order, so nothing can be refunded.",
@@ -302,7 +302,7 @@ def dispute_close(
                 payment = Payment.objects.filter(order_id=order.pk).first()
                 if (
                     payment is not None
-                    and payment.status in payments.FUNDED_STATUSES
+                    and payment.status in FUNDED_STATUSES
                     and payment.refunded_amount < payment.total_amount
                 ):
                     payments.refund_create(

@@ -8,7 +8,7 @@ import pytest
 
 from payments import services as payments
 from payments.gateway import from_cents, to_cents
-from payments.models import Payment, Payout
+from payments.models import Payment, Payout, Refund
 from tests.conftest import pay
 from tests.factories import ItemFactory
 
@@ -95,6 +95,6 @@ def test_the_fee_is_stored_at_payment_and_never_recomputed(
 def test_no_float_fields_in_the_payment_models():
     from django.db import models
 
-    for model in (Payment, Payout, payments.Refund):
+    for model in (Payment, Payout, Refund):
         for field in model._meta.get_fields():
             assert not isinstance(field, models.FloatField), f"{model.__name__}.{field.name}"

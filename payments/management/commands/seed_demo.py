@@ -18,6 +18,7 @@ from orders import services
 from orders.models import Item, ItemType, Order
 from payments import services as payments
 from payments.models import CreatorAccount
+from payments.selectors import payments_simulated
 
 DEMO_PASSWORD = "echo-demo-pass"  # noqa: S105 - printed on purpose, demo accounts only
 
@@ -74,10 +75,7 @@ class Command(BaseCommand):
                 content="Hi! Could the concepts lean towards a hand-drawn look?",
             )
 
-        if (
-            payments.payments_simulated()
-            and not CreatorAccount.objects.filter(user=creator).exists()
-        ):
+        if payments_simulated() and not CreatorAccount.objects.filter(user=creator).exists():
             # Simulated mode: connecting enables payouts at once, so the demo shows them paid.
             payments.account_connect(
                 user=creator,
