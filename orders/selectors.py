@@ -12,8 +12,6 @@ from django.db import connection
 from django.db.models import (
     Avg,
     Count,
-    Exists,
-    OuterRef,
     PositiveBigIntegerField,
     Q,
     QuerySet,
@@ -24,10 +22,12 @@ from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
 from echo_site.errors import ErrorCode, ServiceError
-from echo_site.prepared import fetch_prepared, sql_constants
+from echo_site.prepared import fetch_prepared
 from echo_site.realtime import api_datetime
 
+from . import hooks
 from .models import Item, Message, Order, OrderEvent, ReadMark, Review
+from .state import allowed_moves
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -55,29 +55,22 @@ def item_get(*, item_id: int) -> Item:
 def with_payment_and_dispute_state(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Orders that carry whether they are paid and their open dispute, read in the same query
     (the live room's hello: docs/benchmarks.md). `order_is_paid`, `order_open_dispute_id` and
-    `order_allowed_moves` use these instead of a query each."""
-    from disputes.models import OPEN_STATUSES, Dispute
-    from payments.models import PAID_STATUSES, Payment
-
-    return orders.annotate(
-        state_is_paid=Exists(
-            Payment.objects.filter(order_id=OuterRef("pk"), status__in=PAID_STATUSES)
-        ),
-        state_open_dispute_id=Subquery(
-            Dispute.objects.filter(order_id=OuterRef("pk"), status__in=OPEN_STATUSES).values("pk")[
-                :1
-            ]
-        ),
-    )
+    `order_allowed_moves` use these instead of a query each. The expressions come from the apps
+    that own the facts (orders.hooks)."""
+    return orders.annotate(**hooks.fact_annotations())
 
 
 def order_open_dispute_id(*, order: Order) -> int | None:
     if hasattr(order, "state_open_dispute_id"):
         return order.state_open_dispute_id  # type: ignore[no-any-return]
-    from disputes.selectors import dispute_open_for_order
+    return hooks.fact_read(hooks.OPEN_DISPUTE_ID, order.pk)  # type: ignore[no-any-return]
 
-    dispute = dispute_open_for_order(order_id=order.pk)
-    return dispute.pk if dispute else None
+
+def order_is_paid(*, order: Order) -> bool:
+    """The buyer's money is with the platform (succeeded, or only partly refunded)."""
+    if hasattr(order, "state_is_paid"):  # read with the order (with_payment_and_dispute_state)
+        return bool(order.state_is_paid)
+    return bool(hooks.fact_read(hooks.IS_PAID, order.pk))
 
 
 def order_get_for_user(*, order_id: int, user: Any, with_state: bool = False) -> Order:
@@ -115,10 +108,6 @@ def order_list_for_user(
 def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
     """The moves `user` may make on `order` now: the state machine, less what payment and an open
     dispute forbid (the services would refuse those)."""
-    from payments.selectors import order_is_paid
-
-    from .state import allowed_moves
-
     return allowed_moves(
         order=order,
         user_id=user.pk,
@@ -276,9 +265,6 @@ _PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any) -> dict[str, Any]:
     """What OrderSerializer renders for `user`, built directly."""
-    from payments.selectors import payments_simulated
-
-    from .state import allowed_moves
 
     def when(value: Any) -> str | None:
         return None if value is None else api_datetime(value)
@@ -306,25 +292,19 @@ def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any)
             disputed=dispute is not None,
         ),
         "is_paid": bool(paid),
-        "payments_simulated": payments_simulated(),
+        "payments_simulated": hooks.payments_simulated(),
         "open_dispute_id": dispute,
     }
 
 
 def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:
-    from disputes.models import OPEN_STATUSES, Dispute
-    from payments.models import PAID_STATUSES, Payment
-
     global _ORDER_ROOM_SQL
     if _ORDER_ROOM_SQL is None:
         _ORDER_ROOM_SQL = f"""
 SELECT o.id, o.buyer_id, o.creator_id, o.item_id, o.item_title, o.final_price, o.status, o.last_seq,
     o.created_at, o.updated_at, o.completed_at,
-    EXISTS (SELECT 1 FROM {Payment._meta.db_table} p
-            WHERE p.order_id = o.id AND p.status IN ({sql_constants(PAID_STATUSES)})),
-    (SELECT d.id FROM {Dispute._meta.db_table} d
-     WHERE d.order_id = o.id AND d.status IN ({sql_constants(OPEN_STATUSES)})
-     ORDER BY d.id LIMIT 1),
+    {hooks.fact_sql(hooks.IS_PAID)},
+    {hooks.fact_sql(hooks.OPEN_DISPUTE_ID)},
     (SELECT count(*) FROM {Message._meta.db_table} m
      WHERE m.order_id = o.id AND m.sender_id <> %(user)s::bigint
        AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
