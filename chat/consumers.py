@@ -782,7 +782,7 @@ class OrderRoomConsumer(RoomConsumer):
         return realtime.order_group(self.order_id)
 
     def load_room(self) -> dict[str, Any]:
-        from orders.selectors import order_room_state
+        from orders.rooms import order_room_state
 
         self.order_id = int(self.scope["url_route"]["kwargs"]["order_id"])
         # The order, its snapshot and the unread count in one read (one query on PostgreSQL).

@@ -7,7 +7,7 @@ from typing import Any
 
 from orders.live import event_data
 from orders.models import Message, Order, OrderEvent, ReadMark
-from orders.selectors import timeline_payloads_after
+from orders.rooms import timeline_payloads_after
 from orders.serializers import OrderSerializer
 from orders.state import allowed_moves
 

@@ -9,9 +9,22 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import sql_constants
 from orders.hooks import OrderFact
+from orders.models import OrderStatus
 from orders.selectors import is_admin
 
-from .models import OPEN_STATUSES, Dispute, DisputeMessage
+from .models import OPEN_STATUSES, Dispute, DisputeMessage, DisputeOutcome
+
+
+def dispute_allowed_outcomes(*, order_status: str) -> list[str]:
+    """The outcomes a dispute on an order at `order_status` may close with.
+
+    An active order may end any way. A COMPLETED order stays COMPLETED whatever the outcome (a
+    refund takes money back without moving it). A CANCELLED order was refunded when it was
+    cancelled: only REFUND_BUYER says what happened; it can neither complete nor resume.
+    """
+    if order_status == OrderStatus.CANCELLED:
+        return [DisputeOutcome.REFUND_BUYER.value]
+    return list(DisputeOutcome.values)
 
 
 def _disputes() -> QuerySet[Dispute]:

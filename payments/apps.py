@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from orders import hooks
+
 
 class PaymentsConfig(AppConfig):
     name = "payments"
@@ -7,9 +9,7 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Imported here, not at module level: models and the apps below are loaded only now.
-        from orders import hooks
-
+        # Imported here, not at module level: their models can be imported only once apps load.
         from . import selectors, services
 
         hooks.register_move_guard(services.order_move_guard)  # 409 order_not_paid
