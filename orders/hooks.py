@@ -2,8 +2,8 @@
 
 payments and disputes register here from their AppConfig.ready() (INSTALLED_APPS order, so the
 payment guard runs before the dispute guard, as it always has). orders' services and selectors only
-read these registries; with nothing registered an order is never paid nor disputed and every move
-the state machine allows goes through.
+read these registries; with nothing registered an order reads as unpaid and undisputed, and no
+guard refuses a move the state machine allows.
 """
 
 from __future__ import annotations
