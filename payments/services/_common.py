@@ -8,9 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from payments.gateway import (
-    GatewayError,
-)
+from ..gateway import GatewayError
 
 logger = logging.getLogger("payments.services")
 

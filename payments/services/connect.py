@@ -8,14 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
-from payments.gateway import (
-    GatewayError,
-    get_gateway,
-)
-from payments.models import (
-    CreatorAccount,
-)
 
+from ..gateway import GatewayError, get_gateway
+from ..models import CreatorAccount
 from ._common import logger
 from .payouts import _release_waiting_payouts
 

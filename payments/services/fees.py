@@ -6,12 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
-from payments.gateway import (
-    CENT,
-)
-from payments.models import (
-    Payment,
-)
+from ..gateway import CENT
+from ..models import Payment
 
 
 def platform_fee_for(*, total: Decimal, percent: Decimal | None = None) -> Decimal:

@@ -11,19 +11,10 @@ from django.utils import timezone
 from echo_site.errors import ErrorCode, ServiceError
 from orders.models import Order, OrderStatus
 from orders.selectors import is_admin
-from payments import live
-from payments.gateway import (
-    GatewayError,
-    get_gateway,
-    to_cents,
-)
-from payments.models import (
-    FUNDED_STATUSES,
-    Payment,
-    PaymentStatus,
-    Provider,
-)
 
+from .. import live
+from ..gateway import GatewayError, get_gateway, to_cents
+from ..models import FUNDED_STATUSES, Payment, PaymentStatus, Provider
 from ._common import CANCEL_REFUND_KEY, _metadata, logger, transfer_group_for
 from .fees import platform_fee_for
 from .refunds import refund_create

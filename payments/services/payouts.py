@@ -8,20 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Order
-from payments import live
-from payments.gateway import (
-    get_gateway,
-    to_cents,
-)
-from payments.models import (
-    FUNDED_STATUSES,
-    CreatorAccount,
-    Payment,
-    Payout,
-    PayoutStatus,
-    Refund,
-)
 
+from .. import live
+from ..gateway import get_gateway, to_cents
+from ..models import FUNDED_STATUSES, CreatorAccount, Payment, Payout, PayoutStatus, Refund
 from ._common import _after_commit, _error_text, _metadata, logger, transfer_group_for
 from .fees import creator_share_of
 from .refunds import _reverse_transfer_for

@@ -9,17 +9,14 @@ from typing import Any
 
 from echo_site.errors import ErrorCode, ServiceError
 from orders.models import Order, OrderStatus
-from payments.models import (
-    PAID_STATUSES,
-    Payment,
-)
 
+from ..models import PAID_STATUSES, Payment
 from ._common import CANCEL_REFUND_KEY
 from .payouts import payout_create
 from .refunds import refund_create
 
 
-def order_move_guard(*, order: Order, to_status: str, actor: Any = None) -> None:
+def order_move_guard(*, order: Order, to_status: str, actor: Any) -> None:
     """Nobody accepts (PENDING -> IN_PROGRESS) an order the buyer has not paid."""
     if order.status == OrderStatus.PENDING and to_status == OrderStatus.IN_PROGRESS:
         paid = Payment.objects.filter(order_id=order.pk, status__in=PAID_STATUSES).exists()

@@ -10,21 +10,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
-from payments import live
-from payments.gateway import (
-    CENT,
-    get_gateway,
-    to_cents,
-)
-from payments.models import (
-    FUNDED_STATUSES,
-    Payment,
-    PaymentStatus,
-    Payout,
-    Refund,
-    RefundStatus,
-)
 
+from .. import live
+from ..gateway import CENT, get_gateway, to_cents
+from ..models import FUNDED_STATUSES, Payment, PaymentStatus, Payout, Refund, RefundStatus
 from ._common import _after_commit, _error_text, _metadata, logger
 from .fees import creator_share_of
 

@@ -9,13 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from payments.models import (
-    Payout,
-    PayoutStatus,
-    Refund,
-    RefundStatus,
-)
-
+from ..models import Payout, PayoutStatus, Refund, RefundStatus
 from .payouts import _enabled_account, _release_waiting_payouts, payout_execute
 from .refunds import refund_execute
 

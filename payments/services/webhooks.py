@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from echo_site.errors import ErrorCode, ServiceError
-from payments.gateway import (
+
+from ..gateway import (
     ChargeInfo,
     IntentInfo,
     account_from_stripe,
@@ -20,11 +21,7 @@ from payments.gateway import (
     intent_from_stripe,
     to_cents,
 )
-from payments.models import (
-    FUNDED_STATUSES,
-    StripeEvent,
-)
-
+from ..models import FUNDED_STATUSES, StripeEvent
 from .connect import account_sync
 from .paying import _lock_payment_and_order, payment_mark_failed, payment_mark_succeeded
 from .refunds import _record_refund
