@@ -282,7 +282,7 @@ def seed_rest_clients(
 
     from orders import services
     from orders.models import Item, Order, terms_of
-    from orders.payments import services as payments
+    from payments import services as payments
 
     def token(user: Any) -> str:
         access = AccessToken.for_user(user)

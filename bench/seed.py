@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     from disputes import services as disputes
     from orders import services
     from orders.models import Item, Message, Order
-    from orders.payments import services as payments
+    from payments import services as payments
 
     User = get_user_model()  # noqa: N806
     password_hash = make_password("bench-password-1")

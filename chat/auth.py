@@ -25,6 +25,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,7 +33,7 @@ from channels.auth import get_user as session_get_user
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
@@ -326,10 +327,6 @@ def credentials_still_valid(credentials: list[Credential | None]) -> list[bool]:
     for all the users (the process-wide heartbeat), one session read per session credential.
     Read from the database only, so that it holds while Redis, which carries the logout's
     broadcast, is down."""
-    from importlib import import_module
-
-    from django.contrib.auth import SESSION_KEY
-
     now = timezone.now()
     user_ids = {c.user_id for c in credentials if c is not None}
     revoked_at: dict[int, datetime | None] = dict(

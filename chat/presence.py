@@ -15,7 +15,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +87,6 @@ class RedisPresence:
         self._clients: dict[int, Any] = {}
 
     def _client(self) -> Any:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import ExponentialBackoff
-        from redis.exceptions import ConnectionError as RedisConnectionError
-
         # One client per event loop: redis.asyncio connections belong to the loop that made them.
         loop_id = id(asyncio.get_running_loop())
         client = self._clients.get(loop_id)

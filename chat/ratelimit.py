@@ -13,6 +13,7 @@ import logging
 import time
 import weakref
 
+import redis.asyncio as aioredis
 from django.conf import settings
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage
@@ -33,8 +34,6 @@ class _Limiters:
         self.local = MovingWindowRateLimiter(MemoryStorage())
         self.shared: MovingWindowRateLimiter | None = None
         if settings.REDIS_URL:
-            import redis.asyncio as aioredis
-
             pool = aioredis.BlockingConnectionPool.from_url(
                 settings.REDIS_URL,
                 socket_timeout=2,

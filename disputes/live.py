@@ -15,11 +15,10 @@ from echo_site.realtime import (
 )
 
 from .models import Dispute, DisputeMessage
+from .serializers import DisputeSerializer
 
 
 def dispute_data(dispute: Dispute) -> dict[str, Any]:
-    from .serializers import DisputeSerializer
-
     return dict(DisputeSerializer(dispute).data)
 
 

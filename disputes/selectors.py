@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from echo_site.errors import ErrorCode, ServiceError
+from echo_site.prepared import sql_constants
+from orders.hooks import OrderFact
+from orders.models import OrderStatus
 from orders.selectors import is_admin
 
-from .models import OPEN_STATUSES, Dispute, DisputeMessage
+from .models import OPEN_STATUSES, Dispute, DisputeMessage, DisputeOutcome
+
+
+def dispute_allowed_outcomes(*, order_status: str) -> list[str]:
+    """The outcomes a dispute on an order at `order_status` may close with.
+
+    An active order may end any way. A COMPLETED order stays COMPLETED whatever the outcome (a
+    refund takes money back without moving it). A CANCELLED order was refunded when it was
+    cancelled: only REFUND_BUYER says what happened; it can neither complete nor resume.
+    """
+    if order_status == OrderStatus.CANCELLED:
+        return [DisputeOutcome.REFUND_BUYER.value]
+    return list(DisputeOutcome.values)
 
 
 def _disputes() -> QuerySet[Dispute]:
@@ -50,6 +65,27 @@ def dispute_list_open() -> QuerySet[Dispute]:
 
 def dispute_open_for_order(*, order_id: int) -> Dispute | None:
     return Dispute.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).first()
+
+
+def _open_dispute_id(order_id: int) -> int | None:
+    dispute = dispute_open_for_order(order_id=order_id)
+    return dispute.pk if dispute else None
+
+
+def _open_dispute_sql() -> str:
+    return f"""(SELECT d.id FROM {Dispute._meta.db_table} d
+     WHERE d.order_id = o.id AND d.status IN ({sql_constants(OPEN_STATUSES)})
+     ORDER BY d.id LIMIT 1)"""  # noqa: S608 - our own table name and constants
+
+
+# "open_dispute_id", as orders reads it (orders.hooks; registered by DisputesConfig.ready()).
+ORDER_OPEN_DISPUTE_ID = OrderFact(
+    annotation=lambda: Subquery(
+        Dispute.objects.filter(order_id=OuterRef("pk"), status__in=OPEN_STATUSES).values("pk")[:1]
+    ),
+    sql=_open_dispute_sql,
+    read=_open_dispute_id,
+)
 
 
 def dispute_last_seqs(dispute_ids: set[int]) -> dict[int, int]:

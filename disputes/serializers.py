@@ -8,6 +8,7 @@ from rest_framework import serializers
 from orders.serializers import MAX_ID, MoneyInputField, StrictCharField, StrictIntegerField
 
 from .models import Dispute, DisputeMessage, DisputeOutcome
+from .selectors import dispute_allowed_outcomes
 
 
 class DisputeSerializer(serializers.ModelSerializer):
@@ -50,8 +51,6 @@ class DisputeSerializer(serializers.ModelSerializer):
         serializers.ListField(child=serializers.ChoiceField(choices=DisputeOutcome.choices))
     )
     def get_allowed_outcomes(self, dispute: Dispute) -> list[str]:
-        from .services import dispute_allowed_outcomes
-
         if not dispute.is_open:
             return []
         return dispute_allowed_outcomes(order_status=dispute.order.status)

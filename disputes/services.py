@@ -16,9 +16,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
+from orders import services as order_services
 from orders.models import FINAL_STATUSES, Order, OrderStatus
 from orders.selectors import is_admin
 from orders.services import message_input_clean
+from payments import services as payments
+from payments.models import FUNDED_STATUSES, Payment
 
 from . import live
 from .models import (
@@ -29,6 +32,7 @@ from .models import (
     DisputeReadMark,
     DisputeStatus,
 )
+from .selectors import dispute_allowed_outcomes
 
 DISPUTABLE_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 CENT = Decimal("0.01")
@@ -36,18 +40,6 @@ CENT = Decimal("0.01")
 
 def _invalid(field: str, message: str) -> ServiceError:
     return ServiceError(ErrorCode.INVALID, f"{field}: {message}", fields={field: [message]})
-
-
-def dispute_allowed_outcomes(*, order_status: str) -> list[str]:
-    """The outcomes a dispute on an order at `order_status` may close with.
-
-    An active order may end any way. A COMPLETED order stays COMPLETED whatever the outcome (a
-    refund takes money back without moving it). A CANCELLED order was refunded when it was
-    cancelled: only REFUND_BUYER says what happened; it can neither complete nor resume.
-    """
-    if order_status == OrderStatus.CANCELLED:
-        return [DisputeOutcome.REFUND_BUYER.value]
-    return list(DisputeOutcome.values)
 
 
 def order_move_guard(*, order: Order, to_status: str, actor: Any) -> None:
@@ -233,10 +225,6 @@ def dispute_close(
     only take money back; a CANCELLED order allows REFUND_BUYER only
     (`dispute_allowed_outcomes`; anything else is 409 outcome_not_allowed).
     """
-    from orders import services as order_services
-    from orders.payments import services as payments
-    from orders.payments.models import Payment
-
     if not is_admin(actor):
         raise ServiceError(ErrorCode.PERMISSION_DENIED, "Only admins close disputes.")
     resolution = (resolution or "").strip()
@@ -276,7 +264,7 @@ def dispute_close(
         if outcome == DisputeOutcome.PARTIAL_REFUND:
             assert refund_amount is not None  # noqa: S101 - checked above
             payment = Payment.objects.filter(order_id=order.pk).first()
-            if payment is None or payment.status not in payments.FUNDED_STATUSES:
+            if payment is None or payment.status not in FUNDED_STATUSES:
                 raise ServiceError(
                     ErrorCode.PAYMENT_NOT_REFUNDABLE,
                     "Nothing was paid on this order, so nothing can be refunded.",
@@ -309,7 +297,7 @@ def dispute_close(
                 payment = Payment.objects.filter(order_id=order.pk).first()
                 if (
                     payment is not None
-                    and payment.status in payments.FUNDED_STATUSES
+                    and payment.status in FUNDED_STATUSES
                     and payment.refunded_amount < payment.total_amount
                 ):
                     payments.refund_create(

@@ -14,6 +14,7 @@ from orders.serializers import page_of
 from orders.views import paginate, parse
 
 from . import selectors, services
+from .models import Dispute
 from .serializers import (
     DisputeCloseInputSerializer,
     DisputeDetailSerializer,
@@ -26,8 +27,6 @@ from .serializers import (
 
 
 def _detail(dispute_id: int) -> dict:
-    from .models import Dispute
-
     dispute = (
         Dispute.objects.select_related("opened_by")
         .prefetch_related("messages__sender")

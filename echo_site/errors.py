@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
+from django.db import connections
 from django.http import Http404, HttpRequest, JsonResponse
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
@@ -302,8 +303,6 @@ def _discard_broken_connections() -> None:
     Inside an atomic block Django cannot close the connection; it is marked for rollback and
     closed when the block exits (or at the next request's health check).
     """
-    from django.db import connections
-
     for conn in connections.all(initialized_only=True):
         if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
             conn.close()

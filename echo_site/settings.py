@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "channels",
     "echo_site",
     "orders",
+    "payments",
     "chat",
     "disputes",
     "frontend",
@@ -190,6 +191,7 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    # Imported only when Redis is configured: the embedded defaults never load redis here.
     from redis.backoff import ExponentialBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.retry import Retry
@@ -299,9 +301,9 @@ SPECTACULAR_SETTINGS = {
     # Order.status and allowed_moves share one enum in the schema.
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
-        "PaymentStatusEnum": "orders.payments.models.PaymentStatus",
-        "PayoutStatusEnum": "orders.payments.models.PayoutStatus",
-        "RefundStatusEnum": "orders.payments.models.RefundStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "PayoutStatusEnum": "payments.models.PayoutStatus",
+        "RefundStatusEnum": "payments.models.RefundStatus",
         "DisputeStatusEnum": "disputes.models.DisputeStatus",
         "DisputeOutcomeEnum": "disputes.models.DisputeOutcome",
     },

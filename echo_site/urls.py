@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/ws-ticket", TicketView.as_view(), name="ws-ticket"),
     path("api/auth/logout", LogoutView.as_view(), name="auth-logout"),
     path("api/", include("orders.urls")),
+    path("api/", include("payments.urls")),
     path("api/", include("disputes.urls")),
     path("", include("frontend.urls")),
 ]

@@ -22,7 +22,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework.utils.encoders import JSONEncoder
 
+from disputes import selectors as dispute_selectors
+from disputes.models import DisputeOutcome
+from disputes.selectors import dispute_allowed_outcomes
+from disputes.serializers import DisputeSerializer
 from echo_site.errors import ServiceError
 from echo_site.throttling import page_gate
 from orders import selectors, services
@@ -35,6 +40,8 @@ from orders.serializers import (
     OrderSerializer,
     ReviewSerializer,
 )
+from payments.selectors import payment_for_order, payments_simulated
+from payments.serializers import PaymentSerializer
 
 SIGN_IN = "/signin/"
 HISTORY_PAGE = 50
@@ -42,8 +49,6 @@ HISTORY_PAGE = 50
 
 def _json(data: Any) -> Any:
     """Round-trip through JSON so json_script sees plain values (decimals and times as strings)."""
-    from rest_framework.utils.encoders import JSONEncoder
-
     return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
@@ -199,17 +204,11 @@ def _read_marks(order: Any) -> dict[str, int]:
 
 
 def _order_disputes(order: Any, user: Any) -> list[dict[str, Any]]:
-    from disputes import selectors as dispute_selectors
-    from disputes.serializers import DisputeSerializer
-
     disputes = dispute_selectors.dispute_list_for_user(user=user).filter(order=order)
     return list(DisputeSerializer(disputes, many=True).data)
 
 
 def _order_payment(order: Any) -> dict[str, Any] | None:
-    from orders.payments.selectors import payment_for_order
-    from orders.payments.serializers import PaymentSerializer
-
     payment = payment_for_order(order=order)
     return dict(PaymentSerializer(payment).data) if payment is not None else None
 
@@ -229,8 +228,6 @@ def _with_stripe_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        from orders.payments.selectors import payments_simulated
-
         chosen = view if payments_simulated() else with_stripe
         return chosen(request, *args, **kwargs)
 
@@ -284,10 +281,6 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
 @page_errors
 def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
     """The dispute room; its thread comes from one API call (GET /api/disputes/{id})."""
-    from disputes import selectors as dispute_selectors
-    from disputes.models import DisputeOutcome
-    from disputes.services import dispute_allowed_outcomes
-
     user = request.user
     dispute = dispute_selectors.dispute_get_for_user(dispute_id=dispute_id, user=user)
     order = dispute.order

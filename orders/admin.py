@@ -95,7 +95,3 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "order", "author", "creator", "score", "created_at"]
     list_filter = ["score"]
-
-
-# Payments, refunds and payouts (read-only) are registered by their own module.
-from .payments import admin as _payments_admin  # noqa: E402, F401

@@ -11,6 +11,7 @@ from typing import Any
 from echo_site.realtime import api_datetime, broadcast_on_commit, order_group, user_group
 
 from .models import Message, Order, OrderEvent, Review
+from .serializers import OrderEventSerializer, OrderSerializer, ReviewSerializer
 
 PREVIEW_LENGTH = 80
 
@@ -20,8 +21,6 @@ def order_groups(order: Order) -> list[str]:
 
 
 def order_data(order: Order) -> dict[str, Any]:
-    from .serializers import OrderSerializer
-
     return dict(OrderSerializer(order, context={"omit_allowed_moves": True}).data)
 
 
@@ -42,8 +41,6 @@ def message_data(message: Message) -> dict[str, Any]:
 
 
 def event_data(event: OrderEvent) -> dict[str, Any]:
-    from .serializers import OrderEventSerializer
-
     return dict(OrderEventSerializer(event).data)
 
 
@@ -101,8 +98,6 @@ def read_marked(*, order: Order, user_id: int, seq: int) -> None:
 
 
 def review_left(*, order: Order, review: Review) -> None:
-    from .serializers import ReviewSerializer
-
     broadcast_on_commit(
         groups=order_groups(order),
         event="review.new",

@@ -210,13 +210,3 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review of order #{self.order_id}: {self.score}"
-
-
-# Payment rows live in orders/payments/ but belong to this app.
-from .payments.models import (  # noqa: E402, F401
-    CreatorAccount,
-    Payment,
-    Payout,
-    Refund,
-    StripeEvent,
-)

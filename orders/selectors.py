@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
 from django.db.models import (
     Avg,
     Count,
-    Exists,
     OuterRef,
     PositiveBigIntegerField,
     Q,
@@ -21,13 +17,12 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from rest_framework import serializers
 
 from echo_site.errors import ErrorCode, ServiceError
-from echo_site.prepared import fetch_prepared, sql_constants
-from echo_site.realtime import api_datetime
 
+from . import hooks
 from .models import Item, Message, Order, OrderEvent, ReadMark, Review
+from .state import allowed_moves
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -55,30 +50,22 @@ def item_get(*, item_id: int) -> Item:
 def with_payment_and_dispute_state(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Orders that carry whether they are paid and their open dispute, read in the same query
     (the live room's hello: docs/benchmarks.md). `order_is_paid`, `order_open_dispute_id` and
-    `order_allowed_moves` use these instead of a query each."""
-    from disputes.models import OPEN_STATUSES, Dispute
-
-    from .payments.models import PAID_STATUSES, Payment
-
-    return orders.annotate(
-        state_is_paid=Exists(
-            Payment.objects.filter(order_id=OuterRef("pk"), status__in=PAID_STATUSES)
-        ),
-        state_open_dispute_id=Subquery(
-            Dispute.objects.filter(order_id=OuterRef("pk"), status__in=OPEN_STATUSES).values("pk")[
-                :1
-            ]
-        ),
-    )
+    `order_allowed_moves` use these instead of a query each. The expressions come from the apps
+    that own the facts (orders.hooks)."""
+    return orders.annotate(**hooks.fact_annotations())
 
 
 def order_open_dispute_id(*, order: Order) -> int | None:
     if hasattr(order, "state_open_dispute_id"):
         return order.state_open_dispute_id  # type: ignore[no-any-return]
-    from disputes.selectors import dispute_open_for_order
+    return hooks.fact_read(hooks.OPEN_DISPUTE_ID, order.pk)  # type: ignore[no-any-return]
 
-    dispute = dispute_open_for_order(order_id=order.pk)
-    return dispute.pk if dispute else None
+
+def order_is_paid(*, order: Order) -> bool:
+    """The buyer's money is with the platform (succeeded, or only partly refunded)."""
+    if hasattr(order, "state_is_paid"):  # read with the order (with_payment_and_dispute_state)
+        return bool(order.state_is_paid)
+    return bool(hooks.fact_read(hooks.IS_PAID, order.pk))
 
 
 def order_get_for_user(*, order_id: int, user: Any, with_state: bool = False) -> Order:
@@ -116,9 +103,6 @@ def order_list_for_user(
 def order_allowed_moves(*, order: Order, user: Any) -> list[str]:
     """The moves `user` may make on `order` now: the state machine, less what payment and an open
     dispute forbid (the services would refuse those)."""
-    from .payments.selectors import order_is_paid
-    from .state import allowed_moves
-
     return allowed_moves(
         order=order,
         user_id=user.pk,
@@ -239,209 +223,3 @@ def review_average_for_creator(*, creator_id: int) -> dict[str, Any]:
         else float(Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
     )
     return {"user_id": creator_id, "average": rounded, "count": stats["count"]}
-
-
-# --- The live room's hello ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrderRoomState:
-    """What a socket needs to open an order's room: the order (ids and status, for the writes
-    the socket makes), the snapshot every client renders (the REST order payload, with this
-    user's allowed moves) and the user's unread count."""
-
-    order: Order
-    snapshot: dict[str, Any]
-    unread: int
-
-
-def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
-    """The order room's opening state; 404 if unknown, 403 for anyone but its parties and admins.
-
-    On PostgreSQL one prepared statement reads all of it: connecting is what a client does
-    most often after sending, and the ORM's query compilation for the order, its payment and
-    dispute state and the unread count was most of a connect's CPU (docs/benchmarks.md).
-    tests/orders/test_order_room_state.py keeps it equal to the general path below.
-    """
-    if connection.vendor == "postgresql":
-        row = _order_room_row(order_id=order_id, user_id=user.pk)
-        if row is None:
-            raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order_id} does not exist.")
-        order = Order(
-            id=row[0],
-            buyer_id=row[1],
-            creator_id=row[2],
-            item_id=row[3],
-            item_title=row[4],
-            item_description=row[14],
-            item_type=row[15],
-            listed_price=row[16],
-            final_price=row[5],
-            status=row[6],
-            last_seq=row[7],
-            created_at=row[8],
-            updated_at=row[9],
-            completed_at=row[10],
-        )
-        if not (order.is_party(user.pk) or is_admin(user)):
-            raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
-        return OrderRoomState(
-            order=order,
-            snapshot=_order_snapshot(order, paid=row[11], dispute=row[12], user=user),
-            unread=int(row[13]) if order.is_party(user.pk) else 0,
-        )
-    from .serializers import OrderSerializer
-
-    order = order_get_for_user(order_id=order_id, user=user, with_state=True)
-    snapshot = dict(OrderSerializer(order, context={"request": SimpleNamespace(user=user)}).data)
-    for name in ("state_is_paid", "state_open_dispute_id"):  # a snapshot, not for later reads
-        order.__dict__.pop(name, None)
-    unread = unread_count(order=order, user_id=user.pk) if order.is_party(user.pk) else 0
-    return OrderRoomState(order=order, snapshot=snapshot, unread=unread)
-
-
-_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
-
-
-def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any) -> dict[str, Any]:
-    """What OrderSerializer renders for `user`, built directly."""
-    from .payments.selectors import payments_simulated
-    from .state import allowed_moves
-
-    def when(value: Any) -> str | None:
-        return None if value is None else api_datetime(value)
-
-    return {
-        "id": order.pk,
-        "buyer_id": order.buyer_id,
-        "creator_id": order.creator_id,
-        "item_id": order.item_id,
-        "item_title": order.item_title,
-        "item_description": order.item_description,
-        "item_type": order.item_type,
-        "listed_price": _PRICE.to_representation(order.listed_price),
-        "final_price": _PRICE.to_representation(order.final_price),
-        "status": order.status,
-        "last_seq": order.last_seq,
-        "created_at": when(order.created_at),
-        "updated_at": when(order.updated_at),
-        "completed_at": when(order.completed_at),
-        "allowed_moves": allowed_moves(
-            order=order,
-            user_id=user.pk,
-            is_admin=is_admin(user),
-            paid=bool(paid),
-            disputed=dispute is not None,
-        ),
-        "is_paid": bool(paid),
-        "payments_simulated": payments_simulated(),
-        "open_dispute_id": dispute,
-    }
-
-
-def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:
-    from disputes.models import OPEN_STATUSES, Dispute
-
-    from .payments.models import PAID_STATUSES, Payment
-
-    global _ORDER_ROOM_SQL
-    if _ORDER_ROOM_SQL is None:
-        _ORDER_ROOM_SQL = f"""
-SELECT o.id, o.buyer_id, o.creator_id, o.item_id, o.item_title, o.final_price, o.status, o.last_seq,
-    o.created_at, o.updated_at, o.completed_at,
-    EXISTS (SELECT 1 FROM {Payment._meta.db_table} p
-            WHERE p.order_id = o.id AND p.status IN ({sql_constants(PAID_STATUSES)})),
-    (SELECT d.id FROM {Dispute._meta.db_table} d
-     WHERE d.order_id = o.id AND d.status IN ({sql_constants(OPEN_STATUSES)})
-     ORDER BY d.id LIMIT 1),
-    (SELECT count(*) FROM {Message._meta.db_table} m
-     WHERE m.order_id = o.id AND m.sender_id <> %(user)s::bigint
-       AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
-                             WHERE r.order_id = o.id AND r.user_id = %(user)s::bigint), 0)),
-    o.item_description, o.item_type, o.listed_price
-FROM {Order._meta.db_table} o
-WHERE o.id = %(order)s::bigint
-"""  # noqa: S608 - our own table names and constants; every value is a parameter
-    rows = fetch_prepared(_ORDER_ROOM_SQL, {"order": order_id, "user": user_id})
-    return rows[0] if rows else None
-
-
-_ORDER_ROOM_SQL: str | None = None
-
-
-# --- The live room's replay --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One timeline entry for a replay: a message's live payload, or an event's id."""
-
-    seq: int
-    message: dict[str, Any] | None = None
-    event_id: int | None = None
-
-
-def timeline_payloads_after(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
-    """The timeline after `after` for a live replay, oldest first, at most `limit` entries.
-
-    On PostgreSQL one prepared statement returns the messages as their live payloads (what
-    orders.live.message_data renders, the time formatted by PostgreSQL) and the events' ids: a
-    resume storm replays thousands of messages, and building a Message and its sender's User per
-    row, then the payload, was most of it (docs/benchmarks.md).
-    tests/chat/test_replay_payloads.py keeps it equal to the ORM path below.
-    """
-    if connection.vendor != "postgresql":
-        return _timeline_payloads_orm(order_id=order_id, after=after, limit=limit)
-    global _TIMELINE_SQL
-    if _TIMELINE_SQL is None:
-        from django.contrib.auth import get_user_model
-
-        _TIMELINE_SQL = f"""
-SELECT m.seq, m.id, m.sender_id, u.username, m.content,
-    to_char(m.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), m.client_id, false
-FROM {Message._meta.db_table} m JOIN {get_user_model()._meta.db_table} u ON u.id = m.sender_id
-WHERE m.order_id = %(order)s::bigint AND m.seq > %(after)s::bigint
-UNION ALL
-SELECT e.seq, e.id, NULL, NULL, NULL, NULL, NULL, true
-FROM {OrderEvent._meta.db_table} e
-WHERE e.order_id = %(order)s::bigint AND e.seq > %(after)s::bigint
-ORDER BY 1 LIMIT %(limit)s::bigint
-"""  # noqa: S608 - our own table names; every value is a parameter
-    rows = fetch_prepared(_TIMELINE_SQL, {"order": order_id, "after": after, "limit": limit})
-    entries = []
-    for seq, pk, sender_id, username, content, sent_at, client_id, is_event in rows:
-        if is_event:
-            entries.append(TimelineEntry(seq=seq, event_id=pk))
-            continue
-        # DRF's ISO 8601 in UTC: microseconds only when there are any, then "Z".
-        when = sent_at[:-7] if sent_at.endswith(".000000") else sent_at
-        entries.append(
-            TimelineEntry(
-                seq=seq,
-                message={
-                    "id": pk,
-                    "order_id": order_id,
-                    "seq": seq,
-                    "sender_id": sender_id,
-                    "sender_username": username,
-                    "content": content,
-                    "sent_at": when + "Z",
-                    "client_id": client_id,
-                },
-            )
-        )
-    return entries
-
-
-_TIMELINE_SQL: str | None = None
-
-
-def _timeline_payloads_orm(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
-    from .live import message_data
-
-    return [
-        TimelineEntry(seq=row.seq, message=message_data(row))
-        if isinstance(row, Message)
-        else TimelineEntry(seq=row.seq, event_id=row.pk)
-        for row in timeline_after(order_id=order_id, after=after, limit=limit)
-    ]

@@ -13,8 +13,9 @@ from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from . import hooks
 from .models import Item, ItemType, Message, Order, OrderEvent, OrderStatus, Review
-from .selectors import order_allowed_moves
+from .selectors import order_allowed_moves, order_is_paid, order_open_dispute_id
 
 
 class CamelCaseAliasMixin:
@@ -268,20 +269,14 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_is_paid(self, order: Order) -> bool:
-        from .payments.selectors import order_is_paid
-
         return order_is_paid(order=order)
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_open_dispute_id(self, order: Order) -> int | None:
-        from .selectors import order_open_dispute_id
-
         return order_open_dispute_id(order=order)
 
     def get_payments_simulated(self, order: Order) -> bool:
-        from .payments.selectors import payments_simulated
-
-        return payments_simulated()
+        return hooks.payments_simulated()
 
     @extend_schema_field(
         serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices))

@@ -31,7 +31,7 @@ from django.utils import timezone
 from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import fetch_prepared, sql_constants
 
-from . import live, usernames
+from . import hooks, live, usernames
 from .models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -258,12 +258,9 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
                 f"Only the {who} may move this order from {from_status} to {to_status}.",
                 extra={"allowed_moves": order_allowed_moves(order=locked, user=actor)},
             )
-        from disputes import services as disputes
-
-        from .payments import services as payments  # payments build on this module
-
-        payments.order_move_guard(order=locked, to_status=to_status)  # 409 order_not_paid
-        disputes.order_move_guard(order=locked, to_status=to_status, actor=actor)  # 409
+        # Payment and dispute guards (409 order_not_paid, dispute_open), registered by those apps.
+        for guard in hooks.move_guards:
+            guard(order=locked, to_status=to_status, actor=actor)
         event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note)
 
     # Keep the caller's instance current.
@@ -274,8 +271,6 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
 
 def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> OrderEvent:
     """Write a move on a locked order: status, timeline entry, broadcast, money reaction."""
-    from .payments import services as payments
-
     from_status = order.status
     now = timezone.now()
     seq = order.last_seq + 1
@@ -294,8 +289,10 @@ def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> Order
         note=note,
     )
     live.order_moved(order=order, event=event)
-    # Cancelled and paid: refund in full; completed: pay the creator (gateway after commit).
-    payments.order_moved(order=order, from_status=from_status, to_status=to_status)
+    # Cancelled and paid: refund in full; completed: pay the creator (the payments app's
+    # reaction, registered in orders.hooks; gateway calls after commit).
+    for reaction in hooks.after_move:
+        reaction(order=order, from_status=from_status, to_status=to_status)
     return event
 
 

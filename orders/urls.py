@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from . import views
 
@@ -26,5 +26,4 @@ urlpatterns = [
         name="user-review-average",
     ),
     path("reviews/order/<int:order_id>", views.OrderReviewView.as_view(), name="order-reviews"),
-    path("", include("orders.payments.urls")),
 ]

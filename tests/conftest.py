@@ -102,7 +102,7 @@ def _simulated_payments(settings: Any) -> None:
 
 def pay(order: Any) -> Any:
     """The buyer pays `order` through the service (simulated gateway: succeeds at once)."""
-    from orders.payments import services as payment_services
+    from payments import services as payment_services
 
     payment, _ = payment_services.payment_start(order=order, actor=order.buyer)
     return payment

@@ -8,7 +8,8 @@ from typing import Any
 from echo_site import events, realtime
 from orders import services
 from orders.live import message_data
-from orders.selectors import order_last_seqs, order_room_state
+from orders.rooms import order_room_state
+from orders.selectors import order_last_seqs
 from orders.serializers import MessageInputSerializer
 
 from ..timeline import RoomConsumer

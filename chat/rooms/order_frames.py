@@ -7,11 +7,8 @@ from typing import Any
 
 from orders.live import event_data
 from orders.models import Order, OrderEvent
-from orders.selectors import (
-    timeline_payloads_after,
-    unread_counts_for_user,
-    with_payment_and_dispute_state,
-)
+from orders.rooms import timeline_payloads_after
+from orders.selectors import unread_counts_for_user, with_payment_and_dispute_state
 from orders.serializers import OrderSerializer
 from orders.state import allowed_moves
 

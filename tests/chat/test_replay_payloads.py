@@ -1,4 +1,4 @@
-"""A live replay's payloads (orders/selectors.py timeline_payloads_after, one prepared statement
+"""A live replay's payloads (orders/rooms.py timeline_payloads_after, one prepared statement
 on PostgreSQL) equal what the ORM path and the REST serializer render."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from chat.rooms.order_frames import order_timeline_frames
 from orders import services
 from orders.models import Message
-from orders.selectors import _timeline_payloads_orm, timeline_payloads_after
+from orders.rooms import _timeline_payloads_orm, timeline_payloads_after
 from orders.serializers import MessageSerializer
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from disputes.models import Dispute
-from orders.models import Order, OrderEvent, Payment, Payout, Refund
+from orders.models import Order, OrderEvent
+from payments.models import Payment, Payout, Refund
 
 from .conftest import REASON
 

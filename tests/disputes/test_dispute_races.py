@@ -12,7 +12,7 @@ from django.db import connection
 from disputes import services
 from disputes.models import Dispute
 from echo_site.errors import ServiceError
-from orders.models import Refund
+from payments.models import Refund
 
 from .conftest import REASON
 

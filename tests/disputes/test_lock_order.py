@@ -18,8 +18,8 @@ from disputes.models import Dispute, DisputeMessage, DisputeStatus
 from echo_site.errors import ServiceError
 from orders import services
 from orders.models import Message, Order, OrderEvent, Refund
-from orders.payments import services as payment_services
-from orders.payments.models import Payment
+from payments import services as payment_services
+from payments.models import Payment
 
 from .conftest import REASON
 

@@ -16,7 +16,8 @@ from disputes.models import Dispute
 from disputes.services import dispute_close
 from echo_site.errors import ServiceError
 from orders import services
-from orders.models import Order, OrderEvent, Payment
+from orders.models import Order, OrderEvent
+from payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The live room's opening state (orders/selectors.py order_room_state) equals what the REST
+"""The live room's opening state (orders/rooms.py order_room_state) equals what the REST
 serializer and the unread selector say, on both databases; on PostgreSQL it is one prepared
 statement, so this keeps the hand-built snapshot honest."""
 
@@ -11,7 +11,8 @@ import pytest
 from disputes import services as dispute_services
 from echo_site.errors import ErrorCode, ServiceError
 from orders import services
-from orders.selectors import order_get_for_user, order_room_state, unread_count
+from orders.rooms import order_room_state
+from orders.selectors import order_get_for_user, unread_count
 from orders.serializers import OrderSerializer
 from tests.conftest import pay
 

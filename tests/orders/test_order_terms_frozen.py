@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from disputes import services as dispute_services
-from orders import selectors, services
+from orders import rooms, services
 from orders.models import Order
 from tests.conftest import pay
 from tests.factories import ItemFactory
@@ -112,7 +112,7 @@ def test_live_room_hello_keeps_the_terms_of_placement(api, buyer, creator, listi
     order = services.order_place(buyer=buyer, item=listing, final_price=Decimal("280.00"))
     _change_listing(api, creator, listing, how)
 
-    state = selectors.order_room_state(order_id=order.pk, user=buyer)
+    state = rooms.order_room_state(order_id=order.pk, user=buyer)
     _assert_old_terms(state.snapshot, final_price="280.00")
 
 

@@ -56,7 +56,7 @@ def test_seed_is_idempotent():
 def test_seed_demo_connects_the_demo_creator_in_simulated_mode(db):
     from django.core.management import call_command
 
-    from orders.models import CreatorAccount
+    from payments.models import CreatorAccount
 
     call_command("seed_demo", stdout=StringIO())
     account = CreatorAccount.objects.get(user__username="creator")

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import stripe
 
-from orders.payments import gateway
+from payments import gateway
 
 SECRET_KEY = "sk_test_51EchoTestsOnlyNotARealKey"
 PUBLISHABLE_KEY = "pk_test_51EchoTestsOnly"
@@ -303,7 +303,7 @@ def deliver(client: Any) -> Callable[..., Any]:
 @pytest.fixture
 def stripe_paid(stripe_double: StripeDouble, deliver: Callable[..., Any]) -> Callable[..., Any]:
     """`stripe_paid(order)`: the buyer starts paying, the card succeeds, Stripe tells us."""
-    from orders.payments import services
+    from payments import services
 
     def pay(order: Any) -> Any:
         payment, _ = services.payment_start(order=order, actor=order.buyer)
@@ -318,7 +318,7 @@ def stripe_paid(stripe_double: StripeDouble, deliver: Callable[..., Any]) -> Cal
 
 @pytest.fixture
 def connected_creator(creator: Any) -> Any:
-    from orders.models import CreatorAccount
+    from payments.models import CreatorAccount
 
     return CreatorAccount.objects.create(
         user=creator, stripe_account_id="acct_1CreatorTest0001", payouts_enabled=True

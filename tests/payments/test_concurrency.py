@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from echo_site.errors import ServiceError
 from orders import services
-from orders.models import Payment, Refund, StripeEvent
-from orders.payments import services as payments
+from payments import services as payments
+from payments.models import Payment, Refund, StripeEvent
 from tests.factories import ItemFactory
 from tests.payments.conftest import make_event, post_webhook, sign
 
@@ -72,7 +73,7 @@ def test_concurrent_refunds_never_exceed_what_was_paid(buyer, creator):
     results = run_together(refund)
 
     made = [r for r in results if isinstance(r, Refund)]
-    refused = [r for r in results if isinstance(r, payments.ServiceError)]
+    refused = [r for r in results if isinstance(r, ServiceError)]
     assert len(made) == 3 and len(refused) == THREADS - 3
     assert {e.code for e in refused} == {"refund_exceeds_paid"}
     payment = Payment.objects.get(order=order)

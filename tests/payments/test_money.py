@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from orders.models import Payment, Payout
-from orders.payments import services as payments
-from orders.payments.gateway import from_cents, to_cents
+from payments import services as payments
+from payments.gateway import from_cents, to_cents
+from payments.models import Payment, Payout, Refund
 from tests.conftest import pay
 from tests.factories import ItemFactory
 
@@ -69,7 +69,7 @@ def test_the_fee_is_stored_at_payment_and_never_recomputed(
     buyer, creator, settings, django_capture_on_commit_callbacks
 ):
     from orders import services
-    from orders.models import CreatorAccount
+    from payments.models import CreatorAccount
 
     CreatorAccount.objects.create(
         user=creator, stripe_account_id="sim_acct_x", payouts_enabled=True
@@ -95,6 +95,6 @@ def test_the_fee_is_stored_at_payment_and_never_recomputed(
 def test_no_float_fields_in_the_payment_models():
     from django.db import models
 
-    for model in (Payment, Payout, payments.Refund):
+    for model in (Payment, Payout, Refund):
         for field in model._meta.get_fields():
             assert not isinstance(field, models.FloatField), f"{model.__name__}.{field.name}"

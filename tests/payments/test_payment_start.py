@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orders.models import Payment
+from payments.models import Payment
 from tests.payments.conftest import PUBLISHABLE_KEY, SECRET_KEY
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_a_failed_intent_creation_is_retried_with_the_same_key(api, order, buyer
 def test_stripes_own_network_retry_sends_the_same_idempotency_key(
     api, order, buyer, stripe_double, settings
 ):
-    from orders.payments import gateway
+    from payments import gateway
 
     settings.STRIPE_MAX_NETWORK_RETRIES = 2
     gateway._stripe_gateway.cache_clear()

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from orders import services
-from orders.models import CreatorAccount, Payout
+from payments.models import CreatorAccount, Payout
 from tests.payments.conftest import make_event
 
 pytestmark = pytest.mark.django_db

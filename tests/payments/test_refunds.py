@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from echo_site.errors import ServiceError
 from orders import services
-from orders.models import Payment, Payout, Refund
-from orders.payments import services as payments
+from payments import services as payments
+from payments.models import Payment, Payout, Refund
 from tests.payments.test_payouts import complete
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_the_same_key_refunds_once_however_often_the_caller_retries(
 def test_a_reused_key_with_another_amount_is_409(order, stripe_paid):
     payment = stripe_paid(order)
     payments.refund_create(payment=payment, amount=Decimal("10.00"), idempotency_key="k")
-    with pytest.raises(payments.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         payments.refund_create(payment=payment, amount=Decimal("20.00"), idempotency_key="k")
     assert caught.value.code == "idempotency_key_reused"
 
@@ -68,7 +69,7 @@ def test_refunds_never_exceed_what_was_paid(order, stripe_paid):
     payment = stripe_paid(order)
     payments.refund_create(payment=payment, amount=Decimal("400.00"), idempotency_key="a")
 
-    with pytest.raises(payments.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         payments.refund_create(payment=payment, amount=Decimal("50.01"), idempotency_key="b")
 
     assert caught.value.code == "refund_exceeds_paid"
@@ -78,13 +79,13 @@ def test_refunds_never_exceed_what_was_paid(order, stripe_paid):
     assert rest.amount == Decimal("50.00")
     payment.refresh_from_db()
     assert payment.status == "REFUNDED"
-    with pytest.raises(payments.ServiceError):
+    with pytest.raises(ServiceError):
         payments.refund_create(payment=payment, amount=Decimal("0.01"), idempotency_key="d")
 
 
 def test_an_unpaid_payment_cannot_be_refunded(api, order, buyer, stripe_double):
     api(buyer).post(f"/api/orders/{order.pk}/payment")
-    with pytest.raises(payments.ServiceError) as caught:
+    with pytest.raises(ServiceError) as caught:
         payments.refund_create(payment=Payment.objects.get(), idempotency_key="x")
     assert caught.value.code == "payment_not_refundable"
 

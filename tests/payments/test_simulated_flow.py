@@ -9,8 +9,8 @@ from django.db import transaction
 
 from echo_site import realtime
 from echo_site.realtime import order_group, user_group
-from orders.models import Payout, Refund
-from orders.payments import live as payments_live
+from payments import live as payments_live
+from payments.models import Payout, Refund
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +104,7 @@ def test_cancelling_a_paid_order_refunds_it(
 def test_a_broadcast_never_announces_a_rolled_back_payment(
     api, order, buyer, broadcasts, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from orders.payments import services
+    from payments import services
 
     def boom(**kwargs):
         raise RuntimeError("storage failed")

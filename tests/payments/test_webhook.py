@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from orders.models import Payment, StripeEvent
+from payments.models import Payment, StripeEvent
 from tests.payments.conftest import make_event, post_webhook, sign
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +177,7 @@ def test_an_intent_that_is_not_ours_is_acknowledged(stripe_double, deliver, db):
 def test_a_handler_failing_midway_rolls_back_answers_500_and_the_retry_succeeds(
     started, stripe_double, deliver, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from orders.payments import live
+    from payments import live
 
     intent = stripe_double.succeed_intent(started.payment_intent_id)
     payload = make_event("payment_intent.succeeded", intent)

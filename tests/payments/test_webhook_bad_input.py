@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from orders.models import StripeEvent
+from payments.models import StripeEvent
 from tests.payments.conftest import post_webhook, sign
 
 pytestmark = pytest.mark.django_db

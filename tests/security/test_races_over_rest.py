@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from disputes.models import DisputeMessage
-from orders.models import Message, Payment, Refund, Review
+from orders.models import Message, Review
+from payments.models import Payment, Refund
 from tests.orders.test_order_move_concurrency import race
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

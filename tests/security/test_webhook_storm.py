@@ -14,8 +14,8 @@ from django.db import connection
 from django.test import Client
 
 from orders import services
-from orders.models import CreatorAccount, Payment, Refund, StripeEvent
-from orders.payments import services as payments
+from payments import services as payments
+from payments.models import CreatorAccount, Payment, Refund, StripeEvent
 from tests.factories import ItemFactory
 from tests.payments.conftest import make_event, post_webhook, sign
 

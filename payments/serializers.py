@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -115,8 +116,6 @@ class PaymentStartSerializer(PaymentSerializer):
         read_only_fields = fields
 
     def get_publishable_key(self, payment: Payment) -> str:
-        from django.conf import settings
-
         return "" if payment.provider == Provider.SIMULATED else settings.STRIPE_PUBLISHABLE_KEY
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from echo_site.realtime import broadcast_on_commit
+from orders.live import order_groups
 
-from ..live import order_groups
 from .models import Payment, Payout, Refund
+from .serializers import PaymentSerializer, PayoutSerializer, RefundSerializer
 
 
 def payment_data(payment: Payment) -> dict[str, Any]:
-    from .serializers import PaymentSerializer
-
     return dict(PaymentSerializer(payment).data)
 
 
@@ -37,15 +36,11 @@ def payment_failed(*, payment: Payment) -> None:
 
 
 def payment_refunded(*, payment: Payment, refund: Refund) -> None:
-    from .serializers import RefundSerializer
-
     _announce(payment, "payment.refunded", {"refund": dict(RefundSerializer(refund).data)})
 
 
 def payout_changed(*, payout: Payout) -> None:
     """payout.waiting, payout.pending, payout.paid, payout.failed, payout.not_needed."""
-    from .serializers import PayoutSerializer
-
     event = "payout." + (
         "waiting" if payout.status == "WAITING_FOR_ACCOUNT" else payout.status.lower()
     )

@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from echo_site.errors import ErrorCode, error_body, request_too_big
+from echo_site.errors import ErrorCode, ServiceError, error_body, request_too_big
+from orders import selectors as order_selectors
+from orders.serializers import ErrorSerializer
 
-from .. import selectors as order_selectors
-from ..serializers import ErrorSerializer
 from . import selectors, services
 from .serializers import (
     ConnectSerializer,
@@ -119,13 +119,13 @@ class WebhookView(APIView):
             raise RequestDataTooBig()
         signature = request.headers.get("Stripe-Signature")
         if not signature:
-            raise services.ServiceError(
+            raise ServiceError(
                 ErrorCode.WEBHOOK_SIGNATURE_INVALID, "The Stripe-Signature header is missing."
             )
         payload = request.body  # the raw bytes Stripe signed; never request.data
         try:
             result = services.webhook_handle(payload=payload, signature=signature)
-        except services.ServiceError:
+        except ServiceError:
             raise
         except Exception:
             logger.exception("stripe webhook handler failed; Stripe will deliver again")

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from orders.payments import services
+from payments import services
 
 
 class Command(BaseCommand):

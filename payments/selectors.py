@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from echo_site.errors import ErrorCode, ServiceError
+from django.db.models import Exists, OuterRef
 
-from ..models import Order
-from ..selectors import order_get_for_user
+from echo_site.errors import ErrorCode, ServiceError
+from echo_site.prepared import sql_constants
+from orders.hooks import OrderFact
+from orders.models import Order
+from orders.selectors import order_get_for_user
+
 from .gateway import is_simulated
 from .models import PAID_STATUSES, Payment
 
@@ -30,11 +34,24 @@ def payment_get_for_user(*, order_id: int, user: Any) -> Payment:
     return payment
 
 
-def order_is_paid(*, order: Order) -> bool:
+def _paid(order_id: int) -> bool:
     """The buyer's money is with the platform (succeeded, or only partly refunded)."""
-    if hasattr(order, "state_is_paid"):  # read with the order (with_payment_and_dispute_state)
-        return bool(order.state_is_paid)
-    return Payment.objects.filter(order_id=order.pk, status__in=PAID_STATUSES).exists()
+    return Payment.objects.filter(order_id=order_id, status__in=PAID_STATUSES).exists()
+
+
+def _paid_sql() -> str:
+    return f"""EXISTS (SELECT 1 FROM {Payment._meta.db_table} p
+            WHERE p.order_id = o.id AND p.status IN ({sql_constants(PAID_STATUSES)}))"""  # noqa: S608 - our own table name and constants
+
+
+# "is_paid", as orders reads it (orders.hooks; registered by PaymentsConfig.ready()).
+ORDER_IS_PAID = OrderFact(
+    annotation=lambda: Exists(
+        Payment.objects.filter(order_id=OuterRef("pk"), status__in=PAID_STATUSES)
+    ),
+    sql=_paid_sql,
+    read=_paid,
+)
 
 
 def payments_simulated() -> bool:

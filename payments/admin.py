@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from ..admin import ReadOnlyAdminMixin
+from orders.admin import ReadOnlyAdminMixin
+
 from .models import CreatorAccount, Payment, Payout, Refund, StripeEvent
 
 

@@ -1,4 +1,4 @@
-"""Payment rows. Imported from orders/models.py, so they belong to the `orders` app.
+"""Payment rows: the `payments` app (tables keep their old orders_* names, see db_table).
 
 Money is Decimal with two places (the currency's major unit); it goes to Stripe as integer cents.
 """
@@ -56,6 +56,7 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "orders_payment"  # created under the orders app; kept so rows stay put
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total_amount__gt=0), name="payment_total_positive"),
@@ -105,6 +106,7 @@ class Refund(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "orders_refund"  # created under the orders app; kept so rows stay put
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -158,6 +160,7 @@ class Payout(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "orders_payout"  # created under the orders app; kept so rows stay put
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_not_negative"),
@@ -186,6 +189,9 @@ class CreatorAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        db_table = "orders_creatoraccount"  # created under the orders app; kept so rows stay put
+
     def __str__(self) -> str:
         return f"{self.stripe_account_id or '(not created)'} for user {self.user_id}"
 
@@ -199,6 +205,7 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "orders_stripeevent"  # created under the orders app; kept so rows stay put
         ordering = ["-received_at", "-id"]
 
     def __str__(self) -> str:

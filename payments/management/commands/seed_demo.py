@@ -1,5 +1,8 @@
 """Demo data for the embedded defaults: a buyer, a creator with listings, an admin.
 
+In the payments app because it connects the creator's (simulated) payout account: a command
+lives in the highest app it needs, so orders never imports payments.
+
 Idempotent: running it again leaves existing demo users and listings as they are.
 """
 
@@ -12,7 +15,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from orders import services
-from orders.models import CreatorAccount, Item, ItemType, Order
+from orders.models import Item, ItemType, Order
+from payments import services as payments
+from payments.models import CreatorAccount
+from payments.selectors import payments_simulated
 
 DEMO_PASSWORD = "echo-demo-pass"  # noqa: S105 - printed on purpose, demo accounts only
 
@@ -69,12 +75,7 @@ class Command(BaseCommand):
                 content="Hi! Could the concepts lean towards a hand-drawn look?",
             )
 
-        from orders.payments import services as payments
-
-        if (
-            payments.payments_simulated()
-            and not CreatorAccount.objects.filter(user=creator).exists()
-        ):
+        if payments_simulated() and not CreatorAccount.objects.filter(user=creator).exists():
             # Simulated mode: connecting enables payouts at once, so the demo shows them paid.
             payments.account_connect(
                 user=creator,

@@ -1,0 +1,103 @@
+"""Where the apps above orders plug into it: orders imports none of them.
+
+payments and disputes register here from their AppConfig.ready() (INSTALLED_APPS order, so the
+payment guard runs before the dispute guard, as it always has). orders' services and selectors only
+read these registries; with nothing registered an order reads as unpaid and undisputed, and no
+guard refuses a move the state machine allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .models import Order
+
+
+class MoveGuard(Protocol):
+    def __call__(self, *, order: Order, to_status: str, actor: Any) -> None: ...
+
+
+class MoveReaction(Protocol):
+    def __call__(self, *, order: Order, from_status: str, to_status: str) -> None: ...
+
+
+# Run by order_move inside its transaction, the order row locked, before the move is written:
+# a guard refuses by raising ServiceError (409 order_not_paid, dispute_open, ...).
+move_guards: list[MoveGuard] = []
+# Run after a move is written (order_move and order_settle), inside the same transaction, so the
+# money follows the move or both roll back; gateway calls are the reaction's own on_commit work.
+after_move: list[MoveReaction] = []
+
+
+@dataclass(frozen=True)
+class OrderFact:
+    """A fact about an order that a higher app owns, readable with the order in one query.
+
+    `annotation()`: a query expression over the outer order (OuterRef("pk")), annotated on order
+    lists and rooms as `state_<name>`; `sql()`: the same as a scalar SQL expression over the order
+    row aliased `o` (the live room's prepared hello); `read(order_id)`: the value for one order.
+    """
+
+    annotation: Callable[[], Any]
+    sql: Callable[[], str]
+    read: Callable[[int], Any]
+
+
+IS_PAID = "is_paid"  # bool: the buyer's money is with the platform (payments)
+OPEN_DISPUTE_ID = "open_dispute_id"  # int | None: the order's open dispute (disputes)
+_FACT_DEFAULTS: dict[str, tuple[Any, str]] = {
+    IS_PAID: (False, "false"),
+    OPEN_DISPUTE_ID: (None, "NULL"),
+}
+
+facts: dict[str, OrderFact] = {}
+
+
+def _simulated_default() -> bool:
+    return False
+
+
+# Whether payments run on the simulated gateway (shown with every order as payments_simulated).
+_payments_simulated: list[Callable[[], bool]] = [_simulated_default]
+
+
+def register_move_guard(guard: MoveGuard) -> None:
+    if guard not in move_guards:  # ready() may run twice (e.g. a test re-populating apps)
+        move_guards.append(guard)
+
+
+def register_after_move(reaction: MoveReaction) -> None:
+    if reaction not in after_move:
+        after_move.append(reaction)
+
+
+def register_fact(name: str, fact: OrderFact) -> None:
+    if name not in _FACT_DEFAULTS:
+        raise ValueError(f"Unknown order fact {name!r}")
+    facts[name] = fact
+
+
+def register_payments_simulated(check: Callable[[], bool]) -> None:
+    _payments_simulated[0] = check
+
+
+def payments_simulated() -> bool:
+    return _payments_simulated[0]()
+
+
+def fact_annotations() -> dict[str, Any]:
+    """{"state_<name>": expression} for every registered fact."""
+    return {f"state_{name}": fact.annotation() for name, fact in facts.items()}
+
+
+def fact_read(name: str, order_id: int) -> Any:
+    fact = facts.get(name)
+    return _FACT_DEFAULTS[name][0] if fact is None else fact.read(order_id)
+
+
+def fact_sql(name: str) -> str:
+    fact = facts.get(name)
+    return _FACT_DEFAULTS[name][1] if fact is None else fact.sql()

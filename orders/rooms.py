@@ -1,0 +1,216 @@
+"""The live order room's reads: its opening state and its replay, as the payloads clients render.
+
+Above orders' selectors, serializers and live (it builds their payloads), below the services; the
+live layer (chat) calls these. Fast PostgreSQL paths sit beside the general ones they must equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from rest_framework import serializers
+
+from echo_site.errors import ErrorCode, ServiceError
+from echo_site.prepared import fetch_prepared
+from echo_site.realtime import api_datetime
+
+from . import hooks
+from .live import message_data
+from .models import Message, Order, OrderEvent, ReadMark
+from .selectors import is_admin, order_get_for_user, timeline_after, unread_count
+from .serializers import OrderSerializer
+from .state import allowed_moves
+
+# --- The live room's hello ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderRoomState:
+    """What a socket needs to open an order's room: the order (ids and status, for the writes
+    the socket makes), the snapshot every client renders (the REST order payload, with this
+    user's allowed moves) and the user's unread count."""
+
+    order: Order
+    snapshot: dict[str, Any]
+    unread: int
+
+
+def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
+    """The order room's opening state; 404 if unknown, 403 for anyone but its parties and admins.
+
+    On PostgreSQL one prepared statement reads all of it: connecting is what a client does
+    most often after sending, and the ORM's query compilation for the order, its payment and
+    dispute state and the unread count was most of a connect's CPU (docs/benchmarks.md).
+    tests/orders/test_order_room_state.py keeps it equal to the general path below.
+    """
+    if connection.vendor == "postgresql":
+        row = _order_room_row(order_id=order_id, user_id=user.pk)
+        if row is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, f"Order {order_id} does not exist.")
+        order = Order(
+            id=row[0],
+            buyer_id=row[1],
+            creator_id=row[2],
+            item_id=row[3],
+            item_title=row[4],
+            item_description=row[14],
+            item_type=row[15],
+            listed_price=row[16],
+            final_price=row[5],
+            status=row[6],
+            last_seq=row[7],
+            created_at=row[8],
+            updated_at=row[9],
+            completed_at=row[10],
+        )
+        if not (order.is_party(user.pk) or is_admin(user)):
+            raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
+        return OrderRoomState(
+            order=order,
+            snapshot=_order_snapshot(order, paid=row[11], dispute=row[12], user=user),
+            unread=int(row[13]) if order.is_party(user.pk) else 0,
+        )
+    order = order_get_for_user(order_id=order_id, user=user, with_state=True)
+    snapshot = dict(OrderSerializer(order, context={"request": SimpleNamespace(user=user)}).data)
+    for name in ("state_is_paid", "state_open_dispute_id"):  # a snapshot, not for later reads
+        order.__dict__.pop(name, None)
+    unread = unread_count(order=order, user_id=user.pk) if order.is_party(user.pk) else 0
+    return OrderRoomState(order=order, snapshot=snapshot, unread=unread)
+
+
+_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any) -> dict[str, Any]:
+    """What OrderSerializer renders for `user`, built directly."""
+
+    def when(value: Any) -> str | None:
+        return None if value is None else api_datetime(value)
+
+    return {
+        "id": order.pk,
+        "buyer_id": order.buyer_id,
+        "creator_id": order.creator_id,
+        "item_id": order.item_id,
+        "item_title": order.item_title,
+        "item_description": order.item_description,
+        "item_type": order.item_type,
+        "listed_price": _PRICE.to_representation(order.listed_price),
+        "final_price": _PRICE.to_representation(order.final_price),
+        "status": order.status,
+        "last_seq": order.last_seq,
+        "created_at": when(order.created_at),
+        "updated_at": when(order.updated_at),
+        "completed_at": when(order.completed_at),
+        "allowed_moves": allowed_moves(
+            order=order,
+            user_id=user.pk,
+            is_admin=is_admin(user),
+            paid=bool(paid),
+            disputed=dispute is not None,
+        ),
+        "is_paid": bool(paid),
+        "payments_simulated": hooks.payments_simulated(),
+        "open_dispute_id": dispute,
+    }
+
+
+def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:
+    global _ORDER_ROOM_SQL
+    if _ORDER_ROOM_SQL is None:
+        _ORDER_ROOM_SQL = f"""
+SELECT o.id, o.buyer_id, o.creator_id, o.item_id, o.item_title, o.final_price, o.status, o.last_seq,
+    o.created_at, o.updated_at, o.completed_at,
+    {hooks.fact_sql(hooks.IS_PAID)},
+    {hooks.fact_sql(hooks.OPEN_DISPUTE_ID)},
+    (SELECT count(*) FROM {Message._meta.db_table} m
+     WHERE m.order_id = o.id AND m.sender_id <> %(user)s::bigint
+       AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
+                             WHERE r.order_id = o.id AND r.user_id = %(user)s::bigint), 0)),
+    o.item_description, o.item_type, o.listed_price
+FROM {Order._meta.db_table} o
+WHERE o.id = %(order)s::bigint
+"""  # noqa: S608 - our own table names and constants; every value is a parameter
+    rows = fetch_prepared(_ORDER_ROOM_SQL, {"order": order_id, "user": user_id})
+    return rows[0] if rows else None
+
+
+_ORDER_ROOM_SQL: str | None = None
+
+
+# --- The live room's replay --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One timeline entry for a replay: a message's live payload, or an event's id."""
+
+    seq: int
+    message: dict[str, Any] | None = None
+    event_id: int | None = None
+
+
+def timeline_payloads_after(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
+    """The timeline after `after` for a live replay, oldest first, at most `limit` entries.
+
+    On PostgreSQL one prepared statement returns the messages as their live payloads (what
+    orders.live.message_data renders, the time formatted by PostgreSQL) and the events' ids: a
+    resume storm replays thousands of messages, and building a Message and its sender's User per
+    row, then the payload, was most of it (docs/benchmarks.md).
+    tests/chat/test_replay_payloads.py keeps it equal to the ORM path below.
+    """
+    if connection.vendor != "postgresql":
+        return _timeline_payloads_orm(order_id=order_id, after=after, limit=limit)
+    global _TIMELINE_SQL
+    if _TIMELINE_SQL is None:
+        _TIMELINE_SQL = f"""
+SELECT m.seq, m.id, m.sender_id, u.username, m.content,
+    to_char(m.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), m.client_id, false
+FROM {Message._meta.db_table} m JOIN {get_user_model()._meta.db_table} u ON u.id = m.sender_id
+WHERE m.order_id = %(order)s::bigint AND m.seq > %(after)s::bigint
+UNION ALL
+SELECT e.seq, e.id, NULL, NULL, NULL, NULL, NULL, true
+FROM {OrderEvent._meta.db_table} e
+WHERE e.order_id = %(order)s::bigint AND e.seq > %(after)s::bigint
+ORDER BY 1 LIMIT %(limit)s::bigint
+"""  # noqa: S608 - our own table names; every value is a parameter
+    rows = fetch_prepared(_TIMELINE_SQL, {"order": order_id, "after": after, "limit": limit})
+    entries = []
+    for seq, pk, sender_id, username, content, sent_at, client_id, is_event in rows:
+        if is_event:
+            entries.append(TimelineEntry(seq=seq, event_id=pk))
+            continue
+        # DRF's ISO 8601 in UTC: microseconds only when there are any, then "Z".
+        when = sent_at[:-7] if sent_at.endswith(".000000") else sent_at
+        entries.append(
+            TimelineEntry(
+                seq=seq,
+                message={
+                    "id": pk,
+                    "order_id": order_id,
+                    "seq": seq,
+                    "sender_id": sender_id,
+                    "sender_username": username,
+                    "content": content,
+                    "sent_at": when + "Z",
+                    "client_id": client_id,
+                },
+            )
+        )
+    return entries
+
+
+_TIMELINE_SQL: str | None = None
+
+
+def _timeline_payloads_orm(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(seq=row.seq, message=message_data(row))
+        if isinstance(row, Message)
+        else TimelineEntry(seq=row.seq, event_id=row.pk)
+        for row in timeline_after(order_id=order_id, after=after, limit=limit)
+    ]
