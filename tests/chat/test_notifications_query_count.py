@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chat.frames import unread_by_order
 
+from chat.rooms.order_frames import unread_by_order
 from orders import services
 from orders.selectors import unread_count
 from tests.query_counts import query_counts

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chat.frames import order_timeline_frames
 from django.db import connection
 
+from chat.rooms.order_frames import order_timeline_frames
 from disputes import services as dispute_services
 from disputes.live import message_data
 from disputes.selectors import dispute_messages_after

@@ -17,9 +17,9 @@ from disputes import services as dispute_services
 from disputes.models import Dispute, DisputeMessage, DisputeStatus
 from echo_site.errors import ServiceError
 from orders import services
-from orders.models import Message, Order, OrderEvent, Refund
+from orders.models import Message, Order, OrderEvent
 from payments import services as payment_services
-from payments.models import Payment
+from payments.models import Payment, Refund
 
 from .conftest import REASON
 
