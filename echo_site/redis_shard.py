@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from redis.asyncio import ConnectionPool, Redis
@@ -287,9 +287,3 @@ class ShardConnection:
             await self._drop_subscriber()
             self._away = False
             await self.pool.disconnect()
-
-
-def describe(pool: ConnectionPool) -> dict[str, Any]:
-    """Where the pool connects (for logs and tests), without credentials."""
-    kwargs = pool.connection_kwargs
-    return {k: kwargs[k] for k in ("host", "port", "path", "db") if k in kwargs}
