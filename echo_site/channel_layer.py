@@ -180,9 +180,8 @@ class LoopLayers:
     """LoopLayer per event loop. A closed loop's entry is dropped whenever the map is read
     (`loop.is_closed()`, public asyncio): its connections and tasks died with the loop, and
     keeping them would hold the loop and leak one set per short-lived loop. The loop is not
-    patched (channels-redis wraps `loop.close` to flush first): asyncio.run and async_to_sync
-    cancel the reader task before closing; a loop closed by hand with the task pending gets
-    asyncio's "Task was destroyed but it is pending!" log line when it is collected."""
+    patched (channels-redis wraps `loop.close` to flush first): asyncio.run, async_to_sync and
+    pytest-asyncio cancel the layer's tasks before closing a loop (echo_site/redis_shard.py)."""
 
     def __init__(self) -> None:
         self._by_loop: dict[asyncio.AbstractEventLoop, LoopLayer] = {}

@@ -24,7 +24,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from redis.asyncio import ConnectionPool, Redis
@@ -41,6 +42,21 @@ RESUBSCRIBE_FIRST_DELAY = 0.05
 RESUBSCRIBE_MAX_DELAY = 2.0
 
 logger = logging.getLogger(__name__)
+
+# The layer's background tasks (publisher, reader, resubscriber), held until they end: asyncio
+# keeps only weak references, and a pending task that is collected is lost mid-work and logged
+# as "Task was destroyed but it is pending!". asyncio.run, async_to_sync and pytest-asyncio
+# cancel a loop's tasks before closing it (daphne's never closes); a loop closed by hand with
+# a subscription live leaves its reader here.
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def spawn(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    task = asyncio.get_running_loop().create_task(work)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+
 
 # (channel, payload, future, settles): the future hears of a failure of the item's pipeline,
 # and of success only from the item that `settles` it (the last of a send).
@@ -80,7 +96,7 @@ class ShardConnection:
     ) -> None:
         self._pending.append((channel, message, done, settles))
         if self._publisher is None or self._publisher.done():
-            self._publisher = asyncio.get_running_loop().create_task(self._publish_pending())
+            self._publisher = spawn(self._publish_pending())
 
     async def _publish_pending(self) -> None:
         while self._pending:
@@ -159,6 +175,12 @@ class ShardConnection:
             self.subscribed_to.remove(channel)
             if self._pubsub is None or self._away:
                 return
+            if self._reader is None or self._reader.done():
+                # Nobody reads the PubSub (its loop is shutting down and cancelled the reader):
+                # close it rather than start a reader that would outlive the loop.
+                await self._drop_subscriber()
+                self._away = False
+                return
             try:
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
                     await self._confirmed(self._pubsub, "unsubscribe", [channel])
@@ -190,8 +212,8 @@ class ShardConnection:
                 await pubsub.subscribe(*channels)
             else:
                 await pubsub.unsubscribe(*channels)
-            if self._reader is None or self._reader.done():
-                self._reader = loop.create_task(self._read(pubsub))
+            if kind == "subscribe" and (self._reader is None or self._reader.done()):
+                self._reader = spawn(self._read(pubsub))
             await asyncio.gather(*waiters)
         finally:
             for channel, waiter in zip(channels, waiters, strict=True):
@@ -250,7 +272,7 @@ class ShardConnection:
         groups again once Redis is back."""
         self._away = True
         if self.subscribed_to and (self._resubscribing is None or self._resubscribing.done()):
-            self._resubscribing = asyncio.get_running_loop().create_task(self._resubscribe())
+            self._resubscribing = spawn(self._resubscribe())
 
     async def _resubscribe(self) -> None:
         delay = RESUBSCRIBE_FIRST_DELAY
