@@ -13,6 +13,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import _consistent_hash
 from django.conf import settings
 
+from echo_site import redis_shard
 from echo_site.channel_layer import BatchingPubSubChannelLayer, shard_index
 
 
@@ -101,3 +102,23 @@ def test_the_state_of_a_closed_loop_is_dropped():
     for _ in range(3):
         assert async_to_sync(round_trip)() == {"type": "x"}  # a new loop each time
     assert len(layer._layers) == 0
+
+
+@pytest.mark.services
+def test_a_loop_shut_down_with_a_receive_pending_leaves_no_task_behind():
+    """asyncio.run cancels the pending receive, whose clean-up unsubscribes: that must not
+    start a reader that outlives the loop (it would be logged as destroyed while pending)."""
+    layer = BatchingPubSubChannelLayer(
+        hosts=[settings.REDIS_URL], prefix=f"t{uuid.uuid4().hex[:8]}"
+    )
+
+    async def consumer_left_running() -> asyncio.AbstractEventLoop:
+        channel = await layer.new_channel()
+        await layer.group_add("room", channel)
+        asyncio.ensure_future(layer.receive(channel))  # cancelled by asyncio.run's shutdown
+        await asyncio.sleep(0.05)
+        return asyncio.get_running_loop()
+
+    loop = asyncio.run(consumer_left_running())
+    assert loop.is_closed()
+    assert [t for t in redis_shard._tasks if t.get_loop() is loop] == []
