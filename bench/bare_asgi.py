@@ -1,6 +1,7 @@
 """Baseline: a bare Channels broadcast consumer (no auth, no database), served by daphne on the
 same Redis as ECHO through channels-redis's stock RedisPubSubChannelLayer (what a Channels user
-picks; ECHO runs a subclass of it that publishes in pipelines, echo_site/channel_layer.py).
+picks; ECHO runs its own layer, wire-compatible with it, that publishes in pipelines:
+echo_site/channel_layer.py).
 
     python -m echo_site.serve -b 127.0.0.1 -p PORT bench.bare_asgi:application
 

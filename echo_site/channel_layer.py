@@ -1,266 +1,163 @@
-"""channels-redis's pub/sub layer, with publishes batched into pipelines, and both directions on
-lean connections of its own.
+"""ECHO's channel layer: Redis pub/sub, publishes batched into pipelines, a standalone
+implementation of channels' `BaseChannelLayer` on redis-py's public API.
 
-`RedisPubSubChannelLayer` publishes one message per round trip under a lock that every publish
-of the process shares: each `group_send` waits for the previous one's reply, and each reply waits
-for a turn of the event loop. Under load (a few hundred messages/s, three publishes per chat
-message) the publishes queued behind each other for seconds and broadcasts timed out
-(docs/benchmarks.md). Here every publish joins a queue; one task per shard sends everything
-queued so far as one pipeline (one round trip), then the next batch. Order is kept: messages are
-published in the order `group_send` was called. The batch goes out on a connection of its own
-that writes the packed commands straight to the socket and lets hiredis parse the replies
-(echo_site/redis_wire.py): redis-py's pipeline machinery cost five times as much per batch.
-Subscriptions live on one more such connection per shard, and a published message is put in its
-channel's queue as soon as it is parsed, instead of being polled for with redis-py's
-`get_message`; a lost subscriber connection is reopened and resubscribed in the background.
-The layer's bookkeeping (channels, groups, queues, `receive`, the serializer) is channels-redis's.
+It speaks channels-redis's `RedisPubSubChannelLayer` protocol on the wire (the same channel
+names for groups, `{prefix}__group__{group}`, the same stable hash over several hosts, and
+channels-redis's public serializer registry, msgpack by default), so a process on plain
+channels-redis and one on this layer hear each other (tests/chat/test_channel_layer.py). What
+it adds: publishes go out in pipelines in call order (echo_site/redis_shard.py),
+`publish_nowait` queues sends without a task each, and a lost subscription comes back by itself.
+
+State lives per event loop (asyncio objects cannot cross loops). A loop's state is dropped as
+soon as the loop is seen closed, so a layer used from many short-lived loops (async_to_sync)
+holds only the live ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import logging
-from collections import deque
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
-from channels_redis.pubsub import (
-    RedisPubSubChannelLayer,
-    RedisPubSubLoopLayer,
-    RedisSingleShardConnection,
-)
-from channels_redis.utils import _wrap_close
-from django.conf import settings
+from channels.layers import BaseChannelLayer
+from channels_redis.serializers import registry
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio import ConnectionPool
 
-from echo_site.redis_wire import RedisConnection, pack_command
-
-# Upper bound on one pipeline: a burst is split so that no reply grows without limit.
-MAX_BATCH = 512
-# After Redis dropped the subscriber connection: first retry, and the longest wait between two.
-RESUBSCRIBE_FIRST_DELAY = 0.05
-RESUBSCRIBE_MAX_DELAY = 2.0
+from echo_site.redis_shard import ShardConnection
 
 logger = logging.getLogger(__name__)
 
 
-def publish_address(host: Any) -> str:
-    """The shard's Redis URL: the publisher connects by URL (settings give REDIS_URL)."""
-    if isinstance(host, dict) and set(host) == {"address"}:
-        return str(host["address"])
-    if isinstance(host, dict) and set(host) == {"host", "port"}:  # a (host, port) pair
-        return f"redis://{host['host']}:{int(host['port'])}"
-    raise ImproperlyConfigured(
-        "BatchingPubSubChannelLayer takes its hosts as Redis URLs (redis://, rediss://, "
-        f"unix://), not {host!r}."
-    )
+def shard_index(name: str, ring_size: int) -> int:
+    """The shard of a channel or group: CRC32 into 4,096 slots, split evenly, as channels-redis
+    does, so that both layers pick the same server for a name."""
+    if ring_size == 1:
+        return 0
+    return int((binascii.crc32(name.encode()) & 0xFFF) / (4096 / ring_size))
 
 
-class BatchingShardConnection(RedisSingleShardConnection):  # type: ignore[misc]
-    """One Redis server of the layer: publishes go out in pipelines, in call order, on one
-    connection; subscriptions and what they receive use another."""
+def connection_pool(host: Any) -> ConnectionPool:
+    """A redis-py pool for one host of the settings: a URL (redis://, rediss://, unix://,
+    parsed by redis-py with every option it knows), a (host, port) pair, or channels-redis's
+    {"address": url, **pool options}. Sentinel is not supported: refused at start-up."""
+    options: dict[str, Any] = {}
+    if isinstance(host, dict) and "address" in host:
+        options = {k: v for k, v in host.items() if k != "address"}
+        host = host["address"]
+    elif isinstance(host, tuple | list) and len(host) == 2:
+        host = f"redis://{host[0]}:{int(host[1])}"
+    if not isinstance(host, str):
+        raise ImproperlyConfigured(
+            "BatchingPubSubChannelLayer takes its hosts as Redis URLs (redis://, rediss://, "
+            f"unix://), (host, port) pairs or {{'address': url}}, not {host!r}."
+        )
+    try:
+        pool = ConnectionPool.from_url(host, **options)
+    except (TypeError, ValueError) as error:
+        raise ImproperlyConfigured(f"Invalid Redis URL for the channel layer: {error}") from error
+    if pool.connection_kwargs.get("decode_responses"):
+        # Messages are msgpack bytes: decoded to str they could not be read back.
+        raise ImproperlyConfigured("The channel layer's Redis URL cannot set decode_responses.")
+    return pool
 
-    def __init__(self, host: Any, channel_layer: Any) -> None:
-        super().__init__(host, channel_layer)
-        # (channel, payload, future, settles): the future hears of a failure of the item's
-        # pipeline, and of success only from the item that `settles` it (the last of a send).
-        self._pending: deque[tuple[str, bytes, asyncio.Future[None], bool]] = deque()
-        self._publisher: asyncio.Task[None] | None = None
-        self._publisher_connection: RedisConnection | None = None
-        self._subscriber_connection: RedisConnection | None = None
-        self._resubscribing: asyncio.Task[None] | None = None
-        # Set when the subscriber connection is lost or cannot be opened, cleared (under the
-        # lock) once a new one is subscribed to everything: meanwhile joins do not wait on Redis.
-        self._away = False
-        self.address = publish_address(host)
 
-    async def publish(self, channel: str, message: bytes) -> None:
-        """Queue a publish and wait until its pipeline has been answered."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.enqueue_with(channel, message, done, settles=True)
-        await done
+class LoopLayer:
+    """The layer's state on one event loop: the channels of this process with their queues,
+    the groups they joined, and one ShardConnection per Redis host."""
 
-    def enqueue_with(
-        self, channel: str, message: bytes, done: asyncio.Future[None], *, settles: bool
-    ) -> None:
-        self._pending.append((channel, message, done, settles))
-        if self._publisher is None or self._publisher.done():
-            self._publisher = asyncio.create_task(self._publish_pending())
+    def __init__(self, channel_layer: BatchingPubSubChannelLayer) -> None:
+        self.channel_layer = channel_layer
+        self.prefix = channel_layer.prefix
+        self.channels: dict[str, asyncio.Queue[bytes]] = {}
+        self.groups: dict[str, set[str]] = {}
+        self.shards = [ShardConnection(connection_pool(h), self) for h in channel_layer.hosts]
 
-    async def _publish_pending(self) -> None:
-        while self._pending:
-            batch = [self._pending.popleft() for _ in range(min(len(self._pending), MAX_BATCH))]
-            try:
-                # A Redis that accepts the connection and never answers must not hold every
-                # later broadcast: the batch fails, its callers log it, the next batch goes on.
-                async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-                    connection = await self._publish_connection()
-                    packed = b"".join(
-                        pack_command(b"PUBLISH", channel.encode(), message)
-                        for channel, message, _, _ in batch
-                    )
-                    await connection.send(packed, replies=len(batch))
-            except Exception as exc:  # every waiter hears of the failure; the next batch goes on
-                self._drop_publish_connection()
-                for _, _, done, _ in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            except BaseException:
-                self._drop_publish_connection()
-                for _, _, done, _ in batch:
-                    done.cancel()
-                raise
-            for _, _, done, settles in batch:
-                if settles and not done.done():
-                    done.set_result(None)
+    def shard(self, name: str) -> ShardConnection:
+        return self.shards[shard_index(name, len(self.shards))]
 
-    async def _publish_connection(self) -> RedisConnection:
-        if self._publisher_connection is None or self._publisher_connection.closed:
-            self._publisher_connection = None
-            self._publisher_connection = await RedisConnection.open(self.address)
-        return self._publisher_connection
+    def group_channel(self, group: str) -> str:
+        return f"{self.prefix}__group__{group}"
 
-    def _drop_publish_connection(self) -> None:
-        """After a failure or timeout the connection's replies are out of step with its
-        batches: the next batch starts on a new one."""
-        if self._publisher_connection is not None:
-            self._publisher_connection.close()
-            self._publisher_connection = None
-
-    # --- Subscribing and receiving ---------------------------------------------------------
-
-    async def subscribe(self, channel: str) -> None:
-        """Subscribe now, or, while Redis is away, as soon as it is back: the channel is
-        remembered and the background resubscription takes it along. A socket that joins a
-        group during an outage is served from the database and caught up by its sync and the
-        heartbeat's tail check; it does not fail (docs/reliability.md)."""
-        async with self._lock:
-            if channel in self._subscribed_to:
-                return
-            if self._away:  # known to be down: no wait (up to the timeout) per join
-                self._subscribed_to.add(channel)
-                self._subscriber_lost()
-                return
-            try:
-                await self._on_subscriber(b"SUBSCRIBE", channel)
-            except Exception as error:  # noqa: BLE001 - Redis is away: subscribe when it is back
-                self._subscribed_to.add(channel)
-                self._away = True
-                logger.warning("Redis subscribe failed (%s); retrying in the background", error)
-                self._subscriber_lost()
-                return
-            self._subscribed_to.add(channel)
-
-    async def unsubscribe(self, channel: str) -> None:
-        async with self._lock:
-            if channel in self._subscribed_to:
-                # Gone from the set first: a reconnect does not bring it back, whatever happens.
-                self._subscribed_to.remove(channel)
-                connection = self._subscriber_connection
-                if connection is not None and not connection.closed:
-                    await self._on_subscriber(b"UNSUBSCRIBE", channel)
-
-    async def _on_subscriber(self, command: bytes, channel: str) -> None:
-        """Run one (UN)SUBSCRIBE on the subscriber connection, opening it if need be; the
-        caller holds the lock. A Redis that does not answer fails the call after the broadcast
-        timeout instead of holding every later join."""
-        try:
-            async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-                connection = await self._subscriber()
-                await connection.send(pack_command(command, channel.encode()), replies=1)
-        except Exception as error:
-            if self._subscriber_connection is not None:
-                self._subscriber_connection.lose(error)  # out of step: start over
-            raise
-
-    async def _subscriber(self) -> RedisConnection:
-        """The open subscriber connection: a new one is subscribed to everything this process
-        listens to before anything else is sent on it. The caller holds the lock."""
-        connection = self._subscriber_connection
-        if connection is None or connection.closed:
-            connection = await RedisConnection.open(
-                self.address, on_message=self._deliver, on_lost=self._subscriber_lost
-            )
-            self._subscriber_connection = connection
-            if self._subscribed_to:
-                names = [name.encode() for name in self._subscribed_to]
-                await connection.send(pack_command(b"SUBSCRIBE", *names), replies=len(names))
-        self._away = False
-        return connection
-
-    def _subscriber_lost(self) -> None:
-        """Redis closed the subscriber connection (a restart, a network fault): subscribe again
-        in the background, with backoff, so that this process hears its groups again."""
-        self._away = True
-        if self._subscribed_to and (self._resubscribing is None or self._resubscribing.done()):
-            self._resubscribing = asyncio.get_running_loop().create_task(self._resubscribe())
-
-    async def _resubscribe(self) -> None:
-        delay = RESUBSCRIBE_FIRST_DELAY
-        while self._subscribed_to:
-            await asyncio.sleep(delay)
-            try:
-                async with self._lock, asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-                    await self._subscriber()
-            except Exception as error:  # noqa: BLE001 - Redis is still away; try again
-                if self._subscriber_connection is not None:
-                    self._subscriber_connection.close()
-                logger.warning("Redis subscription still lost (%s); retrying", error)
-                delay = min(delay * 2, RESUBSCRIBE_MAX_DELAY)
-                continue
-            logger.info("Redis subscription restored (%d channels)", len(self._subscribed_to))
-            return
-
-    def _deliver(self, name: bytes, data: bytes) -> None:
+    def deliver(self, name: bytes, data: bytes) -> None:
         """A published message, as it arrives: into the queue of the channel it was sent to,
-        or of each member of the group (as channels-redis's `_receive_message`)."""
+        or of each member of the group."""
         channel = name.decode()
-        queues = self.channel_layer.channels
-        if (queue := queues.get(channel)) is not None:
+        if (queue := self.channels.get(channel)) is not None:
             queue.put_nowait(data)
-        elif (members := self.channel_layer.groups.get(channel)) is not None:
+        elif (members := self.groups.get(channel)) is not None:
             for member in members:
-                if (queue := queues.get(member)) is not None:
+                if (queue := self.channels.get(member)) is not None:
                     queue.put_nowait(data)
 
-    async def flush(self) -> None:
-        if self._publisher is not None:
-            self._publisher.cancel()
-            self._publisher = None
-        while self._pending:
-            _, _, done, _ = self._pending.popleft()
-            if not done.done():
-                done.cancel()
-        self._drop_publish_connection()
-        async with self._lock:
-            self._subscribed_to = set[str]()
-            self._away = False
-            if self._resubscribing is not None:
-                self._resubscribing.cancel()
-                self._resubscribing = None
-            if self._subscriber_connection is not None:
-                self._subscriber_connection.close()
-                self._subscriber_connection = None
+    async def send(self, channel: str, message: Any) -> None:
+        await self.shard(channel).publish(channel, self.channel_layer.serialize(message))
 
+    async def _listen(self, channel: str) -> None:
+        self.channels[channel] = asyncio.Queue()
+        await self.shard(channel).subscribe(channel)
 
-class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._shards = [
-            BatchingShardConnection(shard.host, self)
-            for shard in self._shards  # type: ignore[has-type]
-        ]
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        await self._listen(channel)
+        return channel
 
-    def publish_nowait(self, sends: list[tuple[str, dict[str, Any]]]) -> asyncio.Future[Any]:
+    async def receive(self, channel: str) -> Any:
+        if channel not in self.channels:
+            await self._listen(channel)
+        queue = self.channels[channel]
+        try:
+            message = await queue.get()
+        except (asyncio.CancelledError, TimeoutError, GeneratorExit):
+            # A cancelled receive means its consumer is gone (channels has no delete_channel):
+            # the channel is dropped and unsubscribed, as channels-redis does.
+            if self.channels.pop(channel, None) is not None:
+                try:
+                    await self.shard(channel).unsubscribe(channel)
+                except BaseException:
+                    logger.exception("Unexpected error while dropping channel %s", channel)
+            raise
+        return self.channel_layer.deserialize(message)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        if channel not in self.channels:
+            raise RuntimeError(
+                "You can only call group_add() on channels that exist in-process "
+                "(self.channel_layer.group_add(group, self.channel_name))."
+            )
+        group_channel = self.group_channel(group)
+        self.groups.setdefault(group_channel, set()).add(channel)
+        await self.shard(group_channel).subscribe(group_channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        group_channel = self.group_channel(group)
+        members = self.groups.get(group_channel)
+        if members is None or channel not in members:
+            return
+        members.remove(channel)
+        if not members:
+            del self.groups[group_channel]
+            await self.shard(group_channel).unsubscribe(group_channel)
+
+    async def group_send(self, group: str, message: Any) -> None:
+        group_channel = self.group_channel(group)
+        await self.shard(group_channel).publish(
+            group_channel, self.channel_layer.serialize(message)
+        )
+
+    def publish_nowait(self, sends: list[tuple[str, Any]]) -> asyncio.Future[Any]:
         """Queue `group_send` of each (group, message) without waiting: no task, one future
         for all of them, settled when every pipeline they went out in has been answered (with
         the first failure, if one failed)."""
         loop = asyncio.get_running_loop()
-        last: dict[BatchingShardConnection, tuple[str, bytes]] = {}
-        futures: dict[BatchingShardConnection, asyncio.Future[None]] = {}
+        last: dict[ShardConnection, tuple[str, bytes]] = {}
+        futures: dict[ShardConnection, asyncio.Future[None]] = {}
         for group, message in sends:
-            channel = self._get_group_channel_name(group)
-            shard = self._get_shard(channel)
+            channel = self.group_channel(group)
+            shard = self.shard(channel)
             if shard in last:
                 shard.enqueue_with(*last[shard], futures[shard], settles=False)
             else:
@@ -272,28 +169,122 @@ class BatchingLoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
             return next(iter(futures.values()))
         return asyncio.gather(*futures.values())
 
+    async def flush(self) -> None:
+        self.channels = {}
+        self.groups = {}
+        for shard in self.shards:
+            await shard.flush()
 
-class BatchingPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
-    """RedisPubSubChannelLayer whose per-loop layers publish in pipelines."""
 
-    def publish_nowait(self, sends: list[tuple[str, dict[str, Any]]]) -> asyncio.Future[Any]:
+class LoopLayers:
+    """LoopLayer per event loop. A closed loop's entry is dropped whenever the map is read
+    (`loop.is_closed()`, public asyncio): its connections and tasks died with the loop, and
+    keeping them would hold the loop and leak one set per short-lived loop. The loop is not
+    patched (channels-redis wraps `loop.close` to flush first): asyncio.run, async_to_sync and
+    pytest-asyncio cancel the layer's tasks before closing a loop (echo_site/redis_shard.py)."""
+
+    def __init__(self) -> None:
+        self._by_loop: dict[asyncio.AbstractEventLoop, LoopLayer] = {}
+
+    def _prune(self) -> None:
+        for loop in [loop for loop in self._by_loop if loop.is_closed()]:
+            del self._by_loop[loop]
+
+    def get(self, loop: asyncio.AbstractEventLoop) -> LoopLayer | None:
+        return self._by_loop.get(loop)
+
+    def __setitem__(self, loop: asyncio.AbstractEventLoop, layer: LoopLayer) -> None:
+        self._prune()
+        self._by_loop[loop] = layer
+
+    def values(self) -> list[LoopLayer]:
+        self._prune()
+        return list(self._by_loop.values())
+
+    def __len__(self) -> int:
+        self._prune()
+        return len(self._by_loop)
+
+    def __iter__(self) -> Iterator[asyncio.AbstractEventLoop]:
+        self._prune()
+        return iter(list(self._by_loop))
+
+
+class BatchingPubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]
+    """Channel layer over Redis pub/sub (channels-redis's protocol), publishing in pipelines.
+
+    CONFIG: hosts (list of Redis URLs), prefix ("asgi"), serializer_format ("msgpack"),
+    symmetric_encryption_keys; anything else is refused at start-up rather than ignored."""
+
+    extensions = ["groups", "flush"]
+
+    def __init__(
+        self,
+        hosts: list[Any] | None = None,
+        prefix: str = "asgi",
+        serializer_format: str = "msgpack",
+        symmetric_encryption_keys: list[str] | None = None,
+        **unknown: Any,
+    ) -> None:
+        if unknown:
+            raise ImproperlyConfigured(
+                f"BatchingPubSubChannelLayer does not support {', '.join(sorted(unknown))}."
+            )
+        super().__init__()
+        if isinstance(hosts, str | bytes):
+            raise ValueError("You must pass a list of Redis hosts, even if there is only one.")
+        self.hosts = list(hosts or ["redis://localhost:6379"])
+        for host in self.hosts:
+            connection_pool(host)  # a bad URL or option fails here, at start-up
+        self.prefix = prefix
+        self._serializer = registry.get_serializer(
+            serializer_format, symmetric_encryption_keys=symmetric_encryption_keys
+        )
+        self._layers = LoopLayers()
+
+    def serialize(self, message: Any) -> bytes:
+        return self._serializer.serialize(message)  # type: ignore[no-any-return]
+
+    def deserialize(self, message: bytes) -> Any:
+        return self._serializer.deserialize(message)
+
+    def _get_layer(self) -> LoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = LoopLayer(self)
+            self._layers[loop] = layer
+        return layer
+
+    async def send(self, channel: str, message: Any) -> None:
+        await self._get_layer().send(channel, message)
+
+    async def receive(self, channel: str) -> Any:
+        return await self._get_layer().receive(channel)
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        return await self._get_layer().new_channel(prefix)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        await self._get_layer().group_add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        await self._get_layer().group_discard(group, channel)
+
+    async def group_send(self, group: str, message: Any) -> None:
+        await self._get_layer().group_send(group, message)
+
+    def publish_nowait(self, sends: list[tuple[str, Any]]) -> asyncio.Future[Any]:
         return self._get_layer().publish_nowait(sends)
 
-    def _get_layer(self) -> BatchingLoopLayer:
-        loop = asyncio.get_running_loop()
-        try:
-            return self._layers[loop]  # type: ignore[no-any-return]
-        except KeyError:
-            layer = BatchingLoopLayer(*self._args, **self._kwargs, channel_layer=self)
-            self._layers[loop] = layer
-            _wrap_close(self, loop)
-            return layer
+    async def flush(self) -> None:
+        await self._get_layer().flush()
 
 
 def queued_for(layer: Any, channel: str) -> int:
     """How many messages wait in this process for `channel` to be received (0 if the layer
-    cannot tell). Channels' in-memory layer and channels-redis's pub/sub layer both keep one
-    asyncio.Queue per channel of the process."""
+    cannot tell). Channels' in-memory layer and this one both keep one asyncio.Queue per
+    channel of the process."""
     try:
         loop_layer = layer._get_layer() if hasattr(layer, "_get_layer") else layer
         queue = loop_layer.channels.get(channel)

@@ -1,5 +1,6 @@
-"""The batching pub/sub layer: publishes go out in pipelines, in call order, and failures reach
-every caller (echo_site/channel_layer.py)."""
+"""The batching pub/sub layer: publishes go out in pipelines, in call order, failures reach
+every caller, and a lost subscription comes back (echo_site/channel_layer.py,
+echo_site/redis_shard.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from echo_site.channel_layer import BatchingPubSubChannelLayer, queued_for
-from echo_site.redis_wire import RedisConnection
+from echo_site.redis_shard import ShardConnection
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
 
@@ -27,14 +28,14 @@ def fresh_layer(url: str | None = None) -> BatchingPubSubChannelLayer:
 
 async def test_a_burst_arrives_in_call_order_in_few_round_trips(monkeypatch):
     batches = 0
-    real_send = RedisConnection.send
+    real_send = ShardConnection.send_batch
 
-    def counting(self, packed, *, replies):
+    def counting(self, batch):
         nonlocal batches
         batches += 1
-        return real_send(self, packed, replies=replies)
+        return real_send(self, batch)
 
-    monkeypatch.setattr(RedisConnection, "send", counting)
+    monkeypatch.setattr(ShardConnection, "send_batch", counting)
     layer = fresh_layer()
     channel = await layer.new_channel()
     await layer.group_add("room", channel)
@@ -67,17 +68,17 @@ async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
     channel = await layer.new_channel()
     await layer.group_add("room", channel)
     await asyncio.sleep(0.1)
-    real_send = RedisConnection.send
+    real_send = ShardConnection.send_batch
     calls = 0
 
-    def failing_once(self, packed, *, replies):
+    async def failing_once(self, batch):
         nonlocal calls
         calls += 1
         if calls == 1:
             raise redis.exceptions.ConnectionError("connection reset")
-        return real_send(self, packed, replies=replies)
+        await real_send(self, batch)
 
-    monkeypatch.setattr(RedisConnection, "send", failing_once)
+    monkeypatch.setattr(ShardConnection, "send_batch", failing_once)
     with pytest.raises(redis.exceptions.ConnectionError):
         await layer.group_send("room", {"type": "x", "n": 1})
     await layer.group_send("room", {"type": "x", "n": 2})
@@ -102,17 +103,10 @@ async def test_a_publish_connection_redis_dropped_is_replaced_without_failing_a_
     channel = await layer.new_channel()
     await layer.group_add("room", channel)
     await layer.group_send("room", {"type": "x", "n": 1})
-    shard = layer._get_layer()._shards[0]
-    first = shard._publisher_connection
     await kill_clients(private_redis.url, "normal")
-    for _ in range(50):
-        if first.closed:
-            break
-        await asyncio.sleep(0.02)
-    assert first.closed
-    await layer.group_send("room", {"type": "x", "n": 2})
+    await asyncio.sleep(0.1)  # Redis has closed it; the layer has not written since
+    await layer.group_send("room", {"type": "x", "n": 2})  # the pool notices and reconnects
     assert [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(2)] == [1, 2]
-    assert shard._publisher_connection is not first
     await layer.flush()
 
 
@@ -147,8 +141,8 @@ async def test_after_a_redis_restart_the_layer_hears_its_groups_again(private_re
         layer, receiving, "the layer never heard its group again after Redis came back"
     )
     assert message["n"] == 1
-    shard = layer._get_layer()._shards[0]
-    assert shard._subscribed_to == {channel, layer._get_layer()._get_group_channel_name("room")}
+    shard = layer._get_layer().shards[0]
+    assert shard.subscribed_to == {channel, layer._get_layer().group_channel("room")}
     assert "subscription still lost" in caplog.text
     await layer.flush()
 
@@ -180,8 +174,8 @@ async def test_a_redis_that_never_answers_a_subscribe_holds_a_join_once_for_the_
         started = loop.time()
         await layer.group_add("room", channel)  # Redis is known to be away: no second wait
         assert loop.time() - started < 0.2
-        shard = layer._get_layer()._shards[0]
-        assert channel in shard._subscribed_to  # taken along when a subscription succeeds
+        shard = layer._get_layer().shards[0]
+        assert channel in shard.subscribed_to  # taken along when a subscription succeeds
     finally:
         await layer.flush()
 
@@ -200,12 +194,25 @@ async def test_joins_while_redis_is_down_are_subscribed_once_it_is_back(private_
     await layer.flush()
 
 
-async def test_hosts_the_publisher_cannot_reach_by_url_are_refused():
-    sentinel = BatchingPubSubChannelLayer(hosts=[{"master_name": "m", "sentinels": [("h", 1)]}])
+async def test_hosts_are_read_by_redis_py_and_what_it_cannot_read_fails_at_start_up():
     with pytest.raises(ImproperlyConfigured, match="Redis URLs"):
-        sentinel._get_layer()
-    layer = BatchingPubSubChannelLayer(hosts=[("127.0.0.1", 6379)])
-    assert layer._get_layer()._shards[0].address == "redis://127.0.0.1:6379"
+        BatchingPubSubChannelLayer(hosts=[{"master_name": "m", "sentinels": [("h", 1)]}])
+    with pytest.raises(ImproperlyConfigured, match="Invalid Redis URL"):
+        BatchingPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0?socket_timeout=soon"])
+    with pytest.raises(ImproperlyConfigured, match="decode_responses"):
+        BatchingPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0?decode_responses=True"])
+    with pytest.raises(ImproperlyConfigured, match="capacity"):
+        BatchingPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0"], capacity=5)
+    pair = BatchingPubSubChannelLayer(hosts=[("127.0.0.1", 6379)])._get_layer().shards[0]
+    assert (pair.pool.connection_kwargs["host"], pair.pool.connection_kwargs["port"]) == (
+        "127.0.0.1",
+        6379,
+    )
+    url = "rediss://u:p@example.test:6380/2?ssl_cert_reqs=none&socket_keepalive=true"
+    pool = BatchingPubSubChannelLayer(hosts=[url])._get_layer().shards[0].pool
+    assert pool.connection_kwargs["ssl_cert_reqs"] == "none"
+    assert pool.connection_kwargs["socket_keepalive"] is True
+    assert pool.connection_kwargs["db"] == 2
 
 
 async def test_queued_for_counts_what_waits_for_a_channel_in_this_process():
