@@ -7,7 +7,6 @@ from typing import Any
 
 from echo_site.realtime import (
     admin_disputes_group,
-    api_datetime,
     broadcast_on_commit,
     dispute_group,
     order_group,
@@ -15,28 +14,11 @@ from echo_site.realtime import (
 )
 
 from .models import Dispute, DisputeMessage
-from .serializers import DisputeSerializer
+from .serializers import DisputeSerializer, dispute_message_payload
 
 
 def dispute_data(dispute: Dispute) -> dict[str, Any]:
     return dict(DisputeSerializer(dispute).data)
-
-
-def message_data(message: DisputeMessage) -> dict[str, Any]:
-    """What DisputeMessageSerializer renders, built directly: it runs for every message sent and
-    every one replayed, and DRF builds a ModelSerializer's fields anew on each instance
-    (docs/benchmarks.md). tests/bench/test_message_payload.py keeps the two identical."""
-    return {
-        "id": message.pk,
-        "dispute_id": message.dispute_id,
-        "seq": message.seq,
-        "sender_id": message.sender_id,
-        "sender_username": message.sender.username,
-        "content": message.content,
-        "sent_at": api_datetime(message.sent_at),
-        "from_admin": message.from_admin,
-        "client_id": message.client_id,
-    }
 
 
 def _everyone(dispute: Dispute) -> list[str]:
@@ -76,7 +58,11 @@ def dispute_message_posted(*, dispute: Dispute, message: DisputeMessage) -> None
     broadcast_on_commit(
         groups=[dispute_group(dispute.pk)],
         event="message.new",
-        data={"dispute_id": dispute.pk, "seq": message.seq, "message": message_data(message)},
+        data={
+            "dispute_id": dispute.pk,
+            "seq": message.seq,
+            "message": dispute_message_payload(message),
+        },
     )
 
 

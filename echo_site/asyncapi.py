@@ -49,20 +49,29 @@ class _Converter:
 
     def resource(self, resource: events.Resource) -> dict[str, Any]:
         self.copy_component(resource.component)
-        ref = {"$ref": SCHEMAS + resource.component}
         if not resource.extra:
-            return ref
-        extra = {
-            "type": "object",
-            "properties": {key: self.annotation(hint) for key, hint in resource.extra},
-            "required": sorted(key for key, _ in resource.extra),
-        }
-        return {"allOf": [ref, extra]}
+            return {"$ref": SCHEMAS + resource.component}
+        # The resource with more properties, e.g. MessagePreview: a component of its own, as
+        # strict as the resource (allOf cannot extend a schema that forbids other properties).
+        name = resource.component + "".join(key.title() for key, _ in resource.extra)
+        if name not in self.schemas:
+            base = self.schemas[resource.component]
+            extra = {key: self.annotation(hint) for key, hint in resource.extra}
+            self.schemas[name] = {
+                **base,
+                "properties": {**base["properties"], **extra},
+                "required": [*base["required"], *extra],
+            }
+        return {"$ref": SCHEMAS + name}
 
     def copy_component(self, name: str) -> None:
         if name in self.schemas:
             return
         schema = _json_schema(self.openapi[name])
+        if "properties" in schema:
+            # What the REST API documents is all a frame's resource may carry: a builder that adds
+            # a field the serializer does not declare fails every test that receives it.
+            schema["additionalProperties"] = False
         self.schemas[name] = schema
         for referenced in _refs(schema):
             self.copy_component(referenced)

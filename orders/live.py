@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from echo_site.realtime import api_datetime, broadcast_on_commit, order_group, user_group
+from echo_site.realtime import broadcast_on_commit, order_group, user_group
 
 from .models import Message, Order, OrderEvent, Review
-from .serializers import OrderEventSerializer, OrderSerializer, ReviewSerializer
+from .serializers import (
+    OrderEventSerializer,
+    OrderSerializer,
+    ReviewSerializer,
+    message_payload,
+)
 
 PREVIEW_LENGTH = 80
 
@@ -22,22 +27,6 @@ def order_groups(order: Order) -> list[str]:
 
 def order_data(order: Order) -> dict[str, Any]:
     return dict(OrderSerializer(order, context={"omit_allowed_moves": True}).data)
-
-
-def message_data(message: Message) -> dict[str, Any]:
-    """What MessageSerializer renders, built directly: this runs for every message sent (the ack
-    and the broadcast), and DRF's serializer machinery was a measurable share of the per-message
-    CPU (docs/benchmarks.md). tests/bench/test_message_payload.py keeps the two identical."""
-    return {
-        "id": message.pk,
-        "order_id": message.order_id,
-        "seq": message.seq,
-        "sender_id": message.sender_id,
-        "sender_username": message.sender.username,
-        "content": message.content,
-        "sent_at": api_datetime(message.sent_at),
-        "client_id": message.client_id,
-    }
 
 
 def event_data(event: OrderEvent) -> dict[str, Any]:
@@ -71,7 +60,7 @@ def order_moved(*, order: Order, event: OrderEvent) -> None:
 
 
 def message_posted(*, order: Order, message: Message) -> None:
-    data = message_data(message)
+    data = message_payload(message)
     broadcast_on_commit(
         groups=[order_group(order.pk)],
         event="message.new",

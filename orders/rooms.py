@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from rest_framework import serializers
 
@@ -19,10 +20,9 @@ from echo_site.prepared import fetch_prepared
 from echo_site.realtime import api_datetime
 
 from . import hooks
-from .live import message_data
 from .models import Message, Order, OrderEvent, ReadMark
 from .selectors import is_admin, order_get_for_user, timeline_after, unread_count
-from .serializers import OrderSerializer
+from .serializers import MessagePayload, OrderSerializer, message_payload
 from .state import allowed_moves
 
 # --- The live room's hello ---------------------------------------------------------------------
@@ -154,53 +154,67 @@ class TimelineEntry:
     event_id: int | None = None
 
 
+# The replay's SQL renders each MessagePayload key from one column expression, in the payload's
+# order; `_message_columns()` checks the two against each other before the statement is built,
+# so a field added to the payload and not here stops the replay instead of sending less.
+_MESSAGE_COLUMNS = {
+    "id": "m.id",
+    "order_id": "m.order_id",
+    "seq": "m.seq",
+    "sender_id": "m.sender_id",
+    "sender_username": "u.username",
+    "content": "m.content",
+    # DRF's ISO 8601 in UTC; the fraction is dropped below when it is zero, as DRF does.
+    "sent_at": "to_char(m.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
+    "client_id": "m.client_id",
+}
+
+
+def _message_columns(columns: dict[str, str]) -> list[str]:
+    payload_keys = list(MessagePayload.__annotations__)
+    if list(columns) != payload_keys:
+        raise ImproperlyConfigured(
+            f"orders/rooms.py's replay SQL renders {list(columns)}, but a message payload is "
+            f"{payload_keys} (orders/serializers.py MessagePayload)"
+        )
+    return list(columns.values())
+
+
 def timeline_payloads_after(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
     """The timeline after `after` for a live replay, oldest first, at most `limit` entries.
 
-    On PostgreSQL one prepared statement returns the messages as their live payloads (what
-    orders.live.message_data renders, the time formatted by PostgreSQL) and the events' ids: a
-    resume storm replays thousands of messages, and building a Message and its sender's User per
-    row, then the payload, was most of it (docs/benchmarks.md).
-    tests/chat/test_replay_payloads.py keeps it equal to the ORM path below.
+    On PostgreSQL one prepared statement returns the messages as their payloads (MessagePayload,
+    the time formatted by PostgreSQL) and the events' ids: a resume storm replays thousands of
+    messages, and building a Message and its sender's User per row, then the payload, was most
+    of it (docs/benchmarks.md). tests/chat/test_replay_payloads.py compares it with the ORM path.
     """
     if connection.vendor != "postgresql":
         return _timeline_payloads_orm(order_id=order_id, after=after, limit=limit)
     global _TIMELINE_SQL
     if _TIMELINE_SQL is None:
+        columns = _message_columns(_MESSAGE_COLUMNS)
+        nulls = ", ".join(["NULL"] * (len(columns) - 2))
         _TIMELINE_SQL = f"""
-SELECT m.seq, m.id, m.sender_id, u.username, m.content,
-    to_char(m.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), m.client_id, false
+SELECT m.seq, false, {", ".join(columns)}
 FROM {Message._meta.db_table} m JOIN {get_user_model()._meta.db_table} u ON u.id = m.sender_id
 WHERE m.order_id = %(order)s::bigint AND m.seq > %(after)s::bigint
 UNION ALL
-SELECT e.seq, e.id, NULL, NULL, NULL, NULL, NULL, true
+SELECT e.seq, true, e.id, e.order_id, {nulls}
 FROM {OrderEvent._meta.db_table} e
 WHERE e.order_id = %(order)s::bigint AND e.seq > %(after)s::bigint
 ORDER BY 1 LIMIT %(limit)s::bigint
-"""  # noqa: S608 - our own table names; every value is a parameter
+"""  # noqa: S608 - our own table names and column expressions; every value is a parameter
     rows = fetch_prepared(_TIMELINE_SQL, {"order": order_id, "after": after, "limit": limit})
+    keys = tuple(_MESSAGE_COLUMNS)
     entries = []
-    for seq, pk, sender_id, username, content, sent_at, client_id, is_event in rows:
+    for seq, is_event, *values in rows:
         if is_event:
-            entries.append(TimelineEntry(seq=seq, event_id=pk))
+            entries.append(TimelineEntry(seq=seq, event_id=values[0]))
             continue
-        # DRF's ISO 8601 in UTC: microseconds only when there are any, then "Z".
-        when = sent_at[:-7] if sent_at.endswith(".000000") else sent_at
-        entries.append(
-            TimelineEntry(
-                seq=seq,
-                message={
-                    "id": pk,
-                    "order_id": order_id,
-                    "seq": seq,
-                    "sender_id": sender_id,
-                    "sender_username": username,
-                    "content": content,
-                    "sent_at": when + "Z",
-                    "client_id": client_id,
-                },
-            )
-        )
+        message = dict(zip(keys, values, strict=True))
+        sent_at = message["sent_at"]
+        message["sent_at"] = (sent_at[:-7] if sent_at.endswith(".000000") else sent_at) + "Z"
+        entries.append(TimelineEntry(seq=seq, message=message))
     return entries
 
 
@@ -209,7 +223,7 @@ _TIMELINE_SQL: str | None = None
 
 def _timeline_payloads_orm(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
     return [
-        TimelineEntry(seq=row.seq, message=message_data(row))
+        TimelineEntry(seq=row.seq, message=dict(message_payload(row)))
         if isinstance(row, Message)
         else TimelineEntry(seq=row.seq, event_id=row.pk)
         for row in timeline_after(order_id=order_id, after=after, limit=limit)

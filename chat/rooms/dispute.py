@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from disputes import services
-from disputes.live import dispute_data, message_data
+from disputes.live import dispute_data
 from disputes.models import Dispute
 from disputes.selectors import dispute_get_for_user, dispute_last_seqs, dispute_messages_after
-from disputes.serializers import DisputeMessageInputSerializer
+from disputes.serializers import DisputeMessageInputSerializer, dispute_message_payload
 from echo_site import events, realtime
 
 from ..timeline import RoomConsumer
@@ -55,7 +55,7 @@ class DisputeRoomConsumer(RoomConsumer):
 
     def timeline_frames(self, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         return [
-            (m.seq, {"type": events.MESSAGE_NEW, "message": message_data(m)})
+            (m.seq, {"type": events.MESSAGE_NEW, "message": dispute_message_payload(m)})
             for m in dispute_messages_after(dispute_id=self.dispute_id, after=after, limit=limit)
         ]
 
@@ -69,7 +69,7 @@ class DisputeRoomConsumer(RoomConsumer):
         message, _ = services.dispute_message_post(
             dispute=self.dispute, sender=self.user, content=content, client_id=client_id
         )
-        return message_data(message), message.seq
+        return dict(dispute_message_payload(message)), message.seq
 
     def mark_read(self, seq: int) -> int:
         return services.dispute_read_mark(dispute=self.dispute, user=self.user, seq=seq)

@@ -7,10 +7,9 @@ from typing import Any
 
 from echo_site import events, realtime
 from orders import services
-from orders.live import message_data
 from orders.rooms import order_room_state
 from orders.selectors import order_last_seqs
-from orders.serializers import MessageInputSerializer
+from orders.serializers import MessageInputSerializer, message_payload
 
 from ..timeline import RoomConsumer
 from .order_frames import order_status_frame, order_timeline_frames
@@ -65,7 +64,7 @@ class OrderRoomConsumer(RoomConsumer):
         message, _ = services.message_post(
             order=self.order, sender=self.user, content=content, client_id=client_id
         )
-        return message_data(message), message.seq
+        return dict(message_payload(message)), message.seq
 
     def mark_read(self, seq: int) -> int:
         return services.read_mark(order=self.order, user=self.user, seq=seq)

@@ -1,4 +1,6 @@
-"""The hand-built live payload of a message is exactly what the REST serializer renders."""
+"""The one message builder (MessagePayload / message_payload) renders exactly what DRF's field
+machinery would render from the serializer's declared fields: the schema (OpenAPI, AsyncAPI)
+comes from those fields, the payload from the builder, for REST, live and replay alike."""
 
 from __future__ import annotations
 
@@ -10,8 +12,14 @@ from rest_framework import serializers
 
 from echo_site.realtime import api_datetime
 from orders import services
-from orders.live import message_data
-from orders.serializers import MessageSerializer
+from orders.serializers import MessageSerializer, message_payload
+from orders.serializers import message_payload as message_data
+
+
+def drf_rendering(serializer_class, instance):
+    """What the ModelSerializer's declared fields render, without the builder."""
+    serializer = serializer_class(instance)
+    return dict(serializers.ModelSerializer.to_representation(serializer, instance))
 
 
 @pytest.mark.django_db
@@ -21,8 +29,10 @@ def test_the_live_message_payload_is_the_rest_payload(order, buyer, client_id):
         order=order, sender=buyer, content="Hello ünïcode", client_id=client_id
     )
     message.refresh_from_db()
-    assert message_data(message) == dict(MessageSerializer(message).data)
-    assert list(message_data(message)) == list(MessageSerializer(message).data)
+    rendered = drf_rendering(MessageSerializer, message)
+    assert message_payload(message) == rendered
+    assert list(message_payload(message)) == list(rendered)
+    assert dict(MessageSerializer(message).data) == rendered  # REST goes through the builder
 
 
 @pytest.mark.parametrize(
@@ -59,8 +69,8 @@ def test_the_live_dispute_message_payload_is_the_rest_payload(
     make_order, buyer, admin_user, client_id
 ):
     from disputes import services as dispute_services
-    from disputes.live import message_data as dispute_message_data
     from disputes.serializers import DisputeMessageSerializer
+    from disputes.serializers import dispute_message_payload as dispute_message_data
 
     order = make_order("IN_PROGRESS")
     dispute = dispute_services.dispute_open(
@@ -71,6 +81,21 @@ def test_the_live_dispute_message_payload_is_the_rest_payload(
             dispute=dispute, sender=sender, content="Hello ünïcode", client_id=client_id
         )
         message.refresh_from_db()
-        rendered = dict(DisputeMessageSerializer(message).data)
+        rendered = drf_rendering(DisputeMessageSerializer, message)
+        assert dict(DisputeMessageSerializer(message).data) == rendered
         assert dispute_message_data(message) == rendered
         assert list(dispute_message_data(message)) == list(rendered)
+
+
+def test_the_replay_sql_is_checked_against_the_payload_before_it_is_built():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from orders import rooms
+
+    assert len(rooms._message_columns(rooms._MESSAGE_COLUMNS)) == 8
+    missing = {k: v for k, v in rooms._MESSAGE_COLUMNS.items() if k != "client_id"}
+    with pytest.raises(ImproperlyConfigured, match="client_id"):
+        rooms._message_columns(missing)
+    reordered = dict(reversed(list(rooms._MESSAGE_COLUMNS.items())))
+    with pytest.raises(ImproperlyConfigured):
+        rooms._message_columns(reordered)

@@ -10,8 +10,8 @@ from django.db import connection
 
 from chat.rooms.order_frames import order_timeline_frames
 from disputes import services as dispute_services
-from disputes.live import message_data
 from disputes.selectors import dispute_messages_after
+from disputes.serializers import dispute_message_payload as message_data
 from orders import services
 from tests.query_counts import query_counts
 
