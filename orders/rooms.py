@@ -13,16 +13,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from rest_framework import serializers
 
 from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import fetch_prepared
-from echo_site.realtime import api_datetime
 
 from . import hooks
 from .models import Message, Order, OrderEvent, ReadMark
 from .selectors import is_admin, order_get_for_user, timeline_after, unread_count
-from .serializers import MessagePayload, OrderSerializer, message_payload
+from .serializers import MessagePayload, OrderSerializer, message_payload, order_payload
 from .state import allowed_moves
 
 # --- The live room's hello ---------------------------------------------------------------------
@@ -82,41 +80,16 @@ def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
     return OrderRoomState(order=order, snapshot=snapshot, unread=unread)
 
 
-_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
-
-
 def _order_snapshot(order: Order, *, paid: bool, dispute: int | None, user: Any) -> dict[str, Any]:
-    """What OrderSerializer renders for `user`, built directly."""
-
-    def when(value: Any) -> str | None:
-        return None if value is None else api_datetime(value)
-
-    return {
-        "id": order.pk,
-        "buyer_id": order.buyer_id,
-        "creator_id": order.creator_id,
-        "item_id": order.item_id,
-        "item_title": order.item_title,
-        "item_description": order.item_description,
-        "item_type": order.item_type,
-        "listed_price": _PRICE.to_representation(order.listed_price),
-        "final_price": _PRICE.to_representation(order.final_price),
-        "status": order.status,
-        "last_seq": order.last_seq,
-        "created_at": when(order.created_at),
-        "updated_at": when(order.updated_at),
-        "completed_at": when(order.completed_at),
-        "allowed_moves": allowed_moves(
-            order=order,
-            user_id=user.pk,
-            is_admin=is_admin(user),
-            paid=bool(paid),
-            disputed=dispute is not None,
-        ),
-        "is_paid": bool(paid),
-        "payments_simulated": hooks.payments_simulated(),
-        "open_dispute_id": dispute,
-    }
+    """What OrderSerializer renders for `user`, from the facts the room's one query read."""
+    moves = allowed_moves(
+        order=order,
+        user_id=user.pk,
+        is_admin=is_admin(user),
+        paid=bool(paid),
+        disputed=dispute is not None,
+    )
+    return order_payload(order, paid=paid, open_dispute_id=dispute, moves=moves)
 
 
 def _order_room_row(*, order_id: int, user_id: int) -> tuple[Any, ...] | None:

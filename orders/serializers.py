@@ -222,7 +222,44 @@ class ItemFilterSerializer(serializers.Serializer):
 # --- Orders -----------------------------------------------------------------------------------
 
 
+_PRICE = price_field(read_only=True)
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else api_datetime(value)
+
+
+def order_payload(
+    order: Order, *, paid: bool, open_dispute_id: int | None, moves: list[str]
+) -> dict[str, Any]:
+    """The one builder of an order's payload (REST, broadcasts, the live room's hello and
+    replay), given the facts other apps own (paid, the open dispute) and the caller's moves.
+    Built directly: the order room's hello runs it for every socket that opens."""
+    return {
+        "id": order.pk,
+        "buyer_id": order.buyer_id,
+        "creator_id": order.creator_id,
+        "item_id": order.item_id,
+        "item_title": order.item_title,
+        "item_description": order.item_description,
+        "item_type": order.item_type,
+        "listed_price": _PRICE.to_representation(order.listed_price),
+        "final_price": _PRICE.to_representation(order.final_price),
+        "status": order.status,
+        "last_seq": order.last_seq,
+        "created_at": _when(order.created_at),
+        "updated_at": _when(order.updated_at),
+        "completed_at": _when(order.completed_at),
+        "allowed_moves": moves,
+        "is_paid": bool(paid),
+        "payments_simulated": hooks.payments_simulated(),
+        "open_dispute_id": open_dispute_id,
+    }
+
+
 class OrderSerializer(serializers.ModelSerializer):
+    """The fields declare the schema; the payload is `order_payload`'s."""
+
     buyer_id = serializers.IntegerField(read_only=True)
     creator_id = serializers.IntegerField(read_only=True)
     item_id = serializers.IntegerField(read_only=True)
@@ -291,6 +328,14 @@ class OrderSerializer(serializers.ModelSerializer):
         if user is None or not user.is_authenticated:
             return []
         return order_allowed_moves(order=order, user=user)
+
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        return order_payload(
+            instance,
+            paid=self.get_is_paid(instance),
+            open_dispute_id=self.get_open_dispute_id(instance),
+            moves=self.get_allowed_moves(instance),
+        )
 
 
 class OrderCreateInputSerializer(CamelCaseAliasMixin, serializers.Serializer):

@@ -99,3 +99,25 @@ def test_the_replay_sql_is_checked_against_the_payload_before_it_is_built():
     reordered = dict(reversed(list(rooms._MESSAGE_COLUMNS.items())))
     with pytest.raises(ImproperlyConfigured):
         rooms._message_columns(reordered)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("viewer", ["buyer", "creator"])
+def test_the_order_payload_is_what_the_declared_fields_render(make_order, buyer, viewer, request):
+    from types import SimpleNamespace
+
+    from orders.serializers import OrderSerializer
+
+    order = make_order("IN_PROGRESS")
+    user = request.getfixturevalue(viewer)
+    context = {"request": SimpleNamespace(user=user)}
+    rendered = dict(
+        serializers.ModelSerializer.to_representation(
+            OrderSerializer(order, context=context), order
+        )
+    )
+    payload = OrderSerializer(order, context=context).data
+    assert dict(payload) == rendered
+    assert list(payload) == list(rendered)
+    if viewer == "creator":  # the viewer's moves (the creator can deliver), not an empty default
+        assert rendered["allowed_moves"]
