@@ -40,6 +40,7 @@ from orders.serializers import (
     OrderSerializer,
     ReviewSerializer,
 )
+from orders.state import viewer_role
 from payments.selectors import payment_for_order, payments_simulated
 from payments.serializers import PaymentSerializer
 
@@ -246,12 +247,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
     )
     events, _ = selectors.event_page(order=order, after=0, limit=200)
     reviews = selectors.review_list_for_creator(creator_id=order.creator_id).filter(order=order)
-    if user.pk == order.buyer_id:
-        role = "buyer"
-    elif user.pk == order.creator_id:
-        role = "creator"
-    else:
-        role = "admin"
+    role = viewer_role(order=order, user_id=user.pk).value
     boot = {
         "me": {"id": user.pk, "username": user.get_username(), "role": role},
         "users": {
@@ -284,12 +280,7 @@ def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
     user = request.user
     dispute = dispute_selectors.dispute_get_for_user(dispute_id=dispute_id, user=user)
     order = dispute.order
-    if user.pk == order.buyer_id:
-        role = "buyer"
-    elif user.pk == order.creator_id:
-        role = "creator"
-    else:
-        role = "admin"
+    role = viewer_role(order=order, user_id=user.pk).value
     buyer, creator = order.buyer, order.creator
     boot = {
         "dispute_id": dispute.pk,

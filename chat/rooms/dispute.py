@@ -11,6 +11,7 @@ from disputes.models import Dispute
 from disputes.selectors import dispute_get_for_user, dispute_last_seqs, dispute_messages_after
 from disputes.serializers import DisputeMessageInputSerializer, dispute_message_payload
 from echo_site import events, realtime
+from orders.state import Role, viewer_role
 
 from ..timeline import RoomConsumer
 
@@ -28,13 +29,8 @@ class DisputeRoomConsumer(RoomConsumer):
     def load_room(self) -> dict[str, Any]:
         self.dispute_id = int(self.scope["url_route"]["kwargs"]["dispute_id"])
         dispute = dispute_get_for_user(dispute_id=self.dispute_id, user=self.user)
-        if dispute.order.buyer_id == self.user.pk:
-            role = "buyer"
-        elif dispute.order.creator_id == self.user.pk:
-            role = "creator"
-        else:
-            role = "admin"
-            # An admin joining the room starts the review.
+        role = viewer_role(order=dispute.order, user_id=self.user.pk).value
+        if role == Role.ADMIN:  # an admin joining the room starts the review
             dispute = services.dispute_admin_joined(dispute=dispute, admin=self.user)
         self.dispute = dispute
         return {"role": role}

@@ -10,6 +10,7 @@ from orders import services
 from orders.rooms import order_room_state
 from orders.selectors import order_last_seqs
 from orders.serializers import MessageInputSerializer, message_payload
+from orders.state import viewer_role
 
 from ..timeline import RoomConsumer
 from .order_frames import order_status_frame, order_timeline_frames
@@ -27,12 +28,7 @@ class OrderRoomConsumer(RoomConsumer):
         # The order, its snapshot and the unread count in one read (one query on PostgreSQL).
         self.room_state = order_room_state(order_id=self.order_id, user=self.user)
         order = self.order = self.room_state.order
-        if order.buyer_id == self.user.pk:
-            role = "buyer"
-        elif order.creator_id == self.user.pk:
-            role = "creator"
-        else:
-            role = "admin"
+        role = viewer_role(order=order, user_id=self.user.pk).value
         return {"role": role}
 
     def hello_frame(self) -> dict[str, Any]:
