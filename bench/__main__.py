@@ -91,6 +91,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--json", help="write every figure to this file")
     run.add_argument("--paced-seconds", type=float, help="override the paced scenario's duration")
     run.add_argument(
+        "--paced-orders", type=int, help="override the paced scenario's orders (2 sockets each)"
+    )
+    run.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment"
     )
     return parser.parse_args(argv)
@@ -234,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     if args.paced_seconds:
         sizes = dataclasses.replace(sizes, paced_duration=args.paced_seconds)
+    if args.paced_orders:
+        sizes = dataclasses.replace(sizes, paced_orders=args.paced_orders)
     chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]
     two_process = [s.strip() for s in args.two_scenarios.split(",")]
     with_rest = REST in chosen

@@ -64,11 +64,14 @@ def main(argv: list[str] | None = None) -> None:
 
     from daphne import server as daphne_server
     from daphne.cli import CommandLineInterface
+    from twisted.internet import reactor
 
     spare: Any = daphne_server.twisted_loop
     if spare is not loop:  # daphne made a loop of its own that nothing runs
         spare.close()
         daphne_server.twisted_loop = loop
+    # The loop Twisted will run (daphne reads the same attribute to make it asyncio's current).
+    running = reactor._asyncioEventloop  # type: ignore[attr-defined]
 
     # Settings and logging before the patches, so their warnings and the line below are logged
     # as every other line is (daphne's own basicConfig then leaves Django's in place).
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     logger.info(
         "active patches: %s; loop=%s%s",
         ", ".join(active) or "-",
-        loop_name(loop),
+        loop_name(running),
         f"; switched off by {patches.OFF_ENV}: {off}" if off else "",
     )
     args = sys.argv[1:] if argv is None else argv

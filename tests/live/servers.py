@@ -39,7 +39,14 @@ def test_database_url() -> str:
 
 
 class Daphne:
-    def __init__(self, *, redis_url: str, log_path: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        launcher: list[str] | None = None,
+    ):
         self.port = free_port()
         self.log_path = log_path
         env = {
@@ -59,7 +66,7 @@ class Daphne:
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                *SERVE,
+                *(launcher or SERVE),
                 "-b",
                 "127.0.0.1",
                 "-p",
