@@ -34,29 +34,42 @@ def cpu_per_delivery(key: str, result: dict[str, Any]) -> float | None:
 
 
 def render_ratios(results: dict[str, dict[str, list[dict[str, Any]]]], base: str = "echo") -> str:
-    """Per scenario: each label's CPU per delivery in every round and its median, and the
-    median's ratio to `base`'s (a variant with a speed patch off at 1.05 means the patch saves
-    1 - 1/1.05 = 4.8% of the CPU per delivery it would cost without it)."""
+    """Per scenario: each label's CPU per delivery in every round, its median and that median's
+    ratio to `base`'s, and the median of the per-round ratios (round i of a label against round
+    i of `base`: run minutes apart, so less of the machine's drift is in it). A variant with a
+    speed patch off at 1.05 means the patch saves 1 - 1/1.05 = 4.8% of the CPU per delivery."""
     out = ["\n## CPU per delivery, same run (us; rounds interleaved)\n"]
     for key, by_label in results.items():
         figures = {
-            label: [v for r in runs if (v := cpu_per_delivery(key, r)) is not None]
-            for label, runs in by_label.items()
+            label: [cpu_per_delivery(key, r) for r in runs] for label, runs in by_label.items()
         }
         base_values = figures.get(base) or []
-        base_median = statistics.median(base_values) if base_values else None
+        base_median = median([v for v in base_values if v is not None])
         out.append(f"\n### {key}\n")
-        out.append("| system | rounds | median | ratio to echo | saved by what differs |")
-        out.append("|---|---|---|---|---|")
+        out.append(
+            "| system | rounds | median | ratio of medians | saved | median of round ratios "
+            "| saved |"
+        )
+        out.append("|---|---|---|---|---|---|---|")
         for label, values in figures.items():
-            if not values:
+            known = [v for v in values if v is not None]
+            if not known:
                 continue
-            median = statistics.median(values)
-            rounds = ", ".join(f"{v:,.0f}" for v in values)
-            if base_median and label != base:
-                ratio = median / base_median
-                note = f"{ratio:.3f} | {100 * (1 - 1 / ratio):+.1f}%"
-            else:
-                note = "1.000 | -"
-            out.append(f"| {label} | {rounds} | {median:,.0f} | {note} |")
+            rounds = ", ".join("-" if v is None else f"{v:,.0f}" for v in values)
+            own = median(known)
+            paired = median([v / b for v, b in zip(values, base_values, strict=False) if v and b])
+            cells = [saved(own / base_median if own and base_median else None), saved(paired)]
+            if label == base:
+                cells = ["1.000 | -", "1.000 | -"]
+            out.append(f"| {label} | {rounds} | {own:,.0f} | {cells[0]} | {cells[1]} |")
     return "\n".join(out) + "\n"
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def saved(ratio: float | None) -> str:
+    if not ratio:
+        return "- | -"
+    return f"{ratio:.3f} | {100 * (1 - 1 / ratio):+.1f}%"
