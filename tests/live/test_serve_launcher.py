@@ -1,59 +1,21 @@
-"""echo_site.serve and the speed patches it applies: autobahn's debug-log arguments are not
-built unless its debug log is on, eager TCP writes, small-frame masks, the event loop under
-Twisted (installed without an event loop policy) and the frame limit from the settings."""
+"""echo_site.serve and the speed choices it makes: eager TCP writes, the event loop under
+Twisted (installed without an event loop policy), and the frame limit from the settings."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import socket
 import sys
 
 import pytest
-import txaio
-from autobahn.twisted import websocket as twisted_websocket
-from autobahn.websocket import protocol
-from autobahn.websocket import xormasker as autobahn_xor
 from django.conf import settings
 
 from echo_site import serve
-from echo_site.patches import autobahn as autobahn_patches
 from echo_site.patches import twisted as twisted_patches
 from tests.chat.conftest import bearer
 
 from .conftest import next_frame, ws_connect
 from .servers import Daphne, http_json
-
-
-@pytest.fixture
-def restore_autobahn():
-    saved = [
-        (module, name, getattr(module, name))
-        for module in (twisted_websocket, protocol)
-        for name in ("hltype", "hlval")
-    ] + [(protocol, "pformat", protocol.pformat)]
-    level = txaio.get_global_log_level()
-    yield
-    for module, name, value in saved:
-        setattr(module, name, value)
-    txaio.set_global_log_level(level)
-
-
-def test_debug_formatting_is_skipped_when_autobahn_does_not_log_debug(restore_autobahn):
-    txaio.set_global_log_level("info")
-    autobahn_patches.apply_skip_debug_formatting()
-    assert twisted_websocket.hltype(object) == ""
-    assert protocol.hlval(123) == ""
-    assert protocol.pformat({"a": 1}) == ""
-
-
-def test_debug_formatting_stays_when_autobahn_logs_debug(restore_autobahn):
-    txaio.set_global_log_level("debug")
-    autobahn_patches.apply_skip_debug_formatting()
-    assert "123" in protocol.hlval(123)
-    assert protocol.pformat({"a": 1}) == "{'a': 1}"
-
 
 # --- Eager TCP writes ---------------------------------------------------------------------
 
@@ -122,33 +84,6 @@ def test_a_write_after_the_connection_is_lost_is_dropped(eager_connection):
     theirs.setblocking(False)
     with pytest.raises(BlockingIOError):
         theirs.recv(100)
-
-
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 100, 511])
-def test_small_frames_unmask_as_autobahn_does_in_one_piece_or_many(size):
-    mask = os.urandom(4)
-    payload = os.urandom(size)
-    expected = autobahn_xor.create_xor_masker(mask, 1 << 20).process(payload) if size else b""
-    whole = autobahn_patches.SmallFrameMasker(mask)
-    assert whole.process(payload) == expected
-    assert whole.pointer() == size
-    for cuts in ([1], [3, 7], [2, 5, 6, 13]):  # a frame split over several reads
-        masker = autobahn_patches.SmallFrameMasker(mask)
-        bounds = [0, *[c for c in cuts if c < size], size]
-        pieces = [masker.process(payload[a:b]) for a, b in itertools.pairwise(bounds)]
-        assert b"".join(pieces) == expected
-    whole.reset()
-    assert whole.pointer() == 0
-    assert whole.process(payload) == expected
-
-
-def test_only_small_frames_get_the_python_masker(monkeypatch):
-    monkeypatch.setattr(protocol, "create_xor_masker", protocol.create_xor_masker)
-    autobahn_patches.apply_small_frame_masker()
-    small = autobahn_patches.SmallFrameMasker
-    assert isinstance(protocol.create_xor_masker(b"abcd", 511), small)
-    assert not isinstance(protocol.create_xor_masker(b"abcd", 512), small)
-    assert not isinstance(protocol.create_xor_masker(b"abcd"), small)
 
 
 def test_an_unknown_event_loop_stops_start_up_before_anything_is_installed():
