@@ -5,6 +5,9 @@
     .venv/bin/python -m bench run --scenario paced,maxrate --compare before=/tmp/echo-before
     .venv/bin/python -m bench run --scenario maxrate,two --two-scenarios maxrate --repeat 2
     .venv/bin/python -m bench run --scenario churn --systems echo    # five minutes
+    # what each run-time speed patch buys (docs/benchmarks.md, issue 16), ~15 minutes
+    .venv/bin/python -m bench run --scenario paced --systems echo --repeat 5 --paced-seconds 15 \
+        --paced-orders 200 --variant no-eager:ECHO_PATCHES_OFF=eager_tcp_writes ...
 
 What one run does, all on 127.0.0.1:
 1. Creates a fresh PostgreSQL database (`--db-name`, default echo_bench; dropped at the end
@@ -23,7 +26,8 @@ What one run does, all on 127.0.0.1:
    connection, or churn whose RSS did not settle; never on time.
 
 Systems: `echo` (this tree), `echo@NAME` (`--compare NAME=PATH`, another work tree, e.g. a git
-worktree of the commit before an optimization, measured in the same run), `bare` (a bare
+worktree of the commit before an optimization, measured in the same run; or `--variant
+NAME:KEY=VALUE`, this tree with other server environment, bench/variants.py), `bare` (a bare
 Channels group_add + group_send consumer, bench/bare_asgi.py, daphne on the same Redis layer),
 `raw` (a raw `websockets` broadcast server, bench/raw_server.py).
 

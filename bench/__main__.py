@@ -31,6 +31,7 @@ from .system import (
     run_django,
     start_system,
 )
+from .variants import cpu_per_delivery, parse_variants, render_ratios
 
 ALL = ["paced", "maxrate", "fanout", "idle", "resume", "two"]
 # Not part of "all" (the live rooms'): the REST API under concurrent clients (bench/rest.py).
@@ -69,6 +70,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "optimization), in the same run, on the same database and Redis",
     )
     run.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE",
+        help="also run ECHO from this tree with KEY=VALUE in its environment (e.g. "
+        "ECHO_PATCHES_OFF=eager_tcp_writes), interleaved with echo; repeat a NAME for more keys",
+    )
+    run.add_argument(
         "--systems",
         default="echo,bare,raw",
         help="which systems to run: echo (and --compare variants), bare, raw",
@@ -81,6 +90,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--keep-db", action="store_true")
     run.add_argument("--json", help="write every figure to this file")
     run.add_argument("--paced-seconds", type=float, help="override the paced scenario's duration")
+    run.add_argument(
+        "--paced-orders", type=int, help="override the paced scenario's orders (2 sockets each)"
+    )
     run.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment"
     )
@@ -225,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     if args.paced_seconds:
         sizes = dataclasses.replace(sizes, paced_duration=args.paced_seconds)
+    if args.paced_orders:
+        sizes = dataclasses.replace(sizes, paced_orders=args.paced_orders)
     chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]
     two_process = [s.strip() for s in args.two_scenarios.split(",")]
     with_rest = REST in chosen
@@ -237,6 +251,8 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.compare:
         name, _, path = spec.partition("=")
         variants.append((f"echo@{name}", Path(path).resolve()))
+    variant_env = parse_variants(args.variant)
+    variants += [(label, ROOT) for label in variant_env]
 
     logs = log_dir()
     redis = RedisServer()
@@ -263,9 +279,12 @@ def run(args: argparse.Namespace) -> int:
         jobs = plan_jobs(chosen, two_process, variants, wanted)
 
         for rep in range(args.repeat):
-            for key, label, kind, procs, cwd in jobs:
+            # Each round starts one job later: no system is always first or last on the machine.
+            turn = rep % len(jobs) if jobs else 0
+            for key, label, kind, procs, cwd in jobs[turn:] + jobs[:turn]:
+                job_env = {**env, **variant_env.get(label.removesuffix(" x2"), {})}
                 system = start_system(
-                    label=label, kind=kind, processes=procs, env=env, cwd=cwd, log_dir=logs
+                    label=label, kind=kind, processes=procs, env=job_env, cwd=cwd, log_dir=logs
                 )
                 try:
                     if kind == "echo" and label not in rest:
@@ -275,7 +294,10 @@ def run(args: argparse.Namespace) -> int:
                 finally:
                     system.stop()
                 results.setdefault(key, {}).setdefault(label, []).append(result)
-                sys.stderr.write(f"bench:   {report.one_line(key, result)}\n")
+                cpu = cpu_per_delivery(key, result)
+                sys.stderr.write(
+                    f"bench:   {report.one_line(key, result)}; CPU us/deliv={report.fmt(cpu)}\n"
+                )
     finally:
         redis.stop()
         if not args.keep_db:
@@ -296,6 +318,8 @@ def run(args: argparse.Namespace) -> int:
     text = report.render(merged, meta) if merged else ""
     if rest_results:
         text += render_rest(rest_results, pool_max)
+    if variant_env or args.compare:
+        text += render_ratios(results)
     sys.stdout.write(text)
     if args.json:
         Path(args.json).write_text(

@@ -22,7 +22,6 @@ from urllib.parse import urlparse, urlunparse
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-FRAME_LIMIT = "65536"
 
 # Environment every ECHO process of the bench runs with: production settings (DEBUG off, a real
 # SECRET_KEY, ALLOWED_HOSTS) plus the overrides the bench needs. Documented in docs/benchmarks.md.
@@ -208,7 +207,6 @@ def start_daphne(*, app: str, env: dict[str, str], cwd: Path, log_dir: Path, nam
     log = open(log_path, "ab")  # noqa: SIM115 - the process owns it until it exits
     proc = subprocess.Popen(
         [sys.executable, "-m", "echo_site.serve", "-b", "127.0.0.1", "-p", str(port),
-         "--websocket-max-message-size", FRAME_LIMIT, "--websocket-max-frame-size", FRAME_LIMIT,
          app],
         cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 
 # The process helpers the load tool uses too: one copy of each.
@@ -19,7 +18,6 @@ from bench.system import free_port, http_json, wait_for_port
 __all__ = [
     "Daphne",
     "RedisServer",
-    "daphne_options",
     "free_port",
     "http_json",
     "test_database_url",
@@ -41,7 +39,14 @@ def test_database_url() -> str:
 
 
 class Daphne:
-    def __init__(self, *, redis_url: str, log_path: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        launcher: list[str] | None = None,
+    ):
         self.port = free_port()
         self.log_path = log_path
         env = {
@@ -61,12 +66,11 @@ class Daphne:
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                *SERVE,
+                *(launcher or SERVE),
                 "-b",
                 "127.0.0.1",
                 "-p",
                 str(self.port),
-                *daphne_options(),
                 "echo_site.asgi:application",
             ],
             cwd=ROOT,
@@ -97,12 +101,6 @@ class Daphne:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
-
-
-def daphne_options() -> list[str]:
-    """The same limits as the Procfile: frames and messages over 64 KiB close with 1009."""
-    size = str(settings.LIVE_MAX_FRAME_BYTES)
-    return ["--websocket-max-message-size", size, "--websocket-max-frame-size", size]
 
 
 class RedisServer:

@@ -10,7 +10,7 @@ import pytest
 from twisted.web import http as twisted_http
 from twisted.web.test.requesthelper import DummyChannel
 
-from echo_site import serve
+from echo_site.patches import twisted as twisted_patches
 
 
 @pytest.mark.parametrize(
@@ -18,7 +18,7 @@ from echo_site import serve
     [(429, b"Too Many Requests"), (413, b"Request Entity Too Large"), (404, b"Not Found")],
 )
 def test_twisted_knows_every_standard_reason_phrase(code, phrase):
-    serve.standard_reason_phrases()
+    twisted_patches.apply_standard_reason_phrases()
     request = twisted_http.Request(DummyChannel(), False)
     request.setResponseCode(code)
     assert request.code_message == phrase

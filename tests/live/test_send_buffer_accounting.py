@@ -1,6 +1,6 @@
-"""echo_site.serve's outgoing-buffer accounting, without a server: what it reads from a Twisted
-transport and how it counts the frames in it. The limit itself, over real sockets, is tested in
-tests/live/test_slow_consumer.py."""
+"""The bounded send buffer's accounting (echo_site/patches/), without a server: what it reads
+from a Twisted transport and how it counts the frames in it. The limit itself, over real
+sockets, is tested in tests/live/test_slow_consumer.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from twisted.internet import abstract
 from twisted.internet.testing import MemoryReactor
 
-from echo_site import serve
+from echo_site.patches import daphne as daphne_patches
+from echo_site.patches import twisted as twisted_patches
 
 
 def transport() -> Any:
@@ -22,21 +23,21 @@ def test_buffered_bytes_counts_what_the_socket_has_not_taken():
     fd = transport()
     fd.write(b"abc")
     fd.write(b"defg")
-    assert serve.buffered_bytes(fd) == 7
+    assert twisted_patches.buffered_bytes(fd) == 7
     fd.writeSomeData = lambda data: 2  # the socket takes two bytes
     fd.doWrite()
-    assert serve.buffered_bytes(fd) == 5
+    assert twisted_patches.buffered_bytes(fd) == 5
     fd.writeSomeData = lambda data: len(data)
     fd.doWrite()
-    assert serve.buffered_bytes(fd) == 0
+    assert twisted_patches.buffered_bytes(fd) == 0
 
 
 def test_the_start_up_check_passes_on_the_installed_twisted():
-    serve.check_transport_buffer_accounting()  # raises SystemExit if the buffer moved
+    twisted_patches.check_transport_buffer_accounting()  # raises ShapeMismatch if it moved
 
 
 def test_frames_are_counted_while_any_of_their_bytes_are_buffered():
-    protocol = serve.BoundedSendProtocol()
+    protocol = daphne_patches.BoundedSendProtocol()
     # Three frames of 100 bytes each go into an empty buffer.
     assert protocol.buffered_frames(added=100, buffered=100) == 1
     assert protocol.buffered_frames(added=100, buffered=200) == 2

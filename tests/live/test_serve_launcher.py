@@ -1,55 +1,21 @@
-"""echo_site.serve: autobahn's debug-log arguments are not built unless its debug log is on,
-eager TCP writes, and the event loop under Twisted."""
+"""echo_site.serve and the speed choices it makes: eager TCP writes, the event loop under
+Twisted (installed without an event loop policy), and the frame limit from the settings."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
-import os
 import socket
+import sys
 
 import pytest
-import txaio
-import uvloop
-from autobahn.twisted import websocket as twisted_websocket
-from autobahn.websocket import protocol
-from autobahn.websocket import xormasker as autobahn_xor
+from django.conf import settings
 
 from echo_site import serve
+from echo_site.patches import twisted as twisted_patches
 from tests.chat.conftest import bearer
 
 from .conftest import next_frame, ws_connect
-
-
-@pytest.fixture
-def restore_autobahn():
-    saved = [
-        (module, name, getattr(module, name))
-        for module in (twisted_websocket, protocol)
-        for name in ("hltype", "hlval")
-    ] + [(protocol, "pformat", protocol.pformat)]
-    level = txaio.get_global_log_level()
-    yield
-    for module, name, value in saved:
-        setattr(module, name, value)
-    txaio.set_global_log_level(level)
-
-
-def test_debug_formatting_is_skipped_when_autobahn_does_not_log_debug(restore_autobahn):
-    txaio.set_global_log_level("info")
-    serve.skip_unlogged_debug_formatting()
-    assert twisted_websocket.hltype(object) == ""
-    assert protocol.hlval(123) == ""
-    assert protocol.pformat({"a": 1}) == ""
-
-
-def test_debug_formatting_stays_when_autobahn_logs_debug(restore_autobahn):
-    txaio.set_global_log_level("debug")
-    serve.skip_unlogged_debug_formatting()
-    assert "123" in protocol.hlval(123)
-    assert protocol.pformat({"a": 1}) == "{'a': 1}"
-
+from .servers import Daphne, http_json
 
 # --- Eager TCP writes ---------------------------------------------------------------------
 
@@ -73,7 +39,7 @@ def eager_connection():
     from twisted.internet import tcp
 
     buffered_write = tcp.Connection.write
-    serve.eager_tcp_writes()
+    twisted_patches.apply_eager_tcp_writes()
     ours, theirs = socket.socketpair()
     theirs.settimeout(2)
     reactor = RecordingReactor()
@@ -120,56 +86,44 @@ def test_a_write_after_the_connection_is_lost_is_dropped(eager_connection):
         theirs.recv(100)
 
 
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 100, 511])
-def test_small_frames_unmask_as_autobahn_does_in_one_piece_or_many(size):
-    mask = os.urandom(4)
-    payload = os.urandom(size)
-    expected = autobahn_xor.create_xor_masker(mask, 1 << 20).process(payload) if size else b""
-    whole = serve.SmallFrameMasker(mask)
-    assert whole.process(payload) == expected
-    assert whole.pointer() == size
-    for cuts in ([1], [3, 7], [2, 5, 6, 13]):  # a frame split over several reads
-        masker = serve.SmallFrameMasker(mask)
-        bounds = [0, *[c for c in cuts if c < size], size]
-        pieces = [masker.process(payload[a:b]) for a, b in itertools.pairwise(bounds)]
-        assert b"".join(pieces) == expected
-    whole.reset()
-    assert whole.pointer() == 0
-    assert whole.process(payload) == expected
-
-
-def test_only_small_frames_get_the_python_masker(monkeypatch):
-    monkeypatch.setattr(protocol, "create_xor_masker", protocol.create_xor_masker)
-    serve.python_masks_for_small_frames()
-    assert isinstance(protocol.create_xor_masker(b"abcd", 511), serve.SmallFrameMasker)
-    assert not isinstance(protocol.create_xor_masker(b"abcd", 512), serve.SmallFrameMasker)
-    assert not isinstance(protocol.create_xor_masker(b"abcd"), serve.SmallFrameMasker)
-
-
-@pytest.fixture
-def restore_loop_policy():
-    policy = asyncio.get_event_loop_policy()
-    yield
-    asyncio.set_event_loop_policy(policy)
-
-
-def test_the_event_loop_is_chosen_before_daphne_makes_it(restore_loop_policy):
-    serve.use_event_loop("uvloop")
-    loop = asyncio.new_event_loop()
-    assert isinstance(loop, uvloop.Loop)
-    loop.close()
-    asyncio.set_event_loop_policy(None)
-    serve.use_event_loop("asyncio")
-    loop = asyncio.new_event_loop()
-    assert not isinstance(loop, uvloop.Loop)
-    loop.close()
+def test_an_unknown_event_loop_stops_start_up_before_anything_is_installed():
     with pytest.raises(SystemExit, match="ECHO_EVENT_LOOP must be one of uvloop, asyncio"):
-        serve.use_event_loop("trio")
+        serve.install_event_loop("trio")
 
 
-def test_importing_the_launcher_leaves_the_event_loop_policy_alone():
-    """Tests import echo_site.serve for its patches; only the server process switches loops."""
-    assert not isinstance(asyncio.get_event_loop_policy(), uvloop.EventLoopPolicy)
+def test_the_frame_limits_default_to_the_settings_and_the_command_line_wins():
+    limit = settings.LIVE_MAX_FRAME_BYTES
+    assert serve.with_frame_limit(["-p", "80", "app"], limit) == [
+        "--websocket-max-frame-size",
+        str(limit),
+        "--websocket-max-message-size",
+        str(limit),
+        "-p",
+        "80",
+        "app",
+    ]
+    given = ["--websocket-max-message-size", "100", "--websocket-max-frame-size=50", "app"]
+    assert serve.with_frame_limit(given, limit) == given
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_launcher_uses_no_api_python_deprecates_and_runs_on_uvloop(tmp_path):
+    """Every DeprecationWarning is an error, and the event loop policy API warns as on 3.14."""
+    launcher = [sys.executable, "-W", "error::DeprecationWarning"]
+    launcher += ["-m", "tests.live.serve_as_on_314"]
+    server = Daphne(
+        redis_url=settings.REDIS_URL, log_path=tmp_path / "daphne.log", launcher=launcher
+    )
+    try:
+        status, _ = http_json("GET", f"{server.http}/healthz")
+        assert status == 200
+        assert server.proc.poll() is None
+    finally:
+        server.stop()
+    log = server.log_path.read_text()
+    assert "loop=uvloop" in log
+    assert "DeprecationWarning" not in log
 
 
 @pytest.mark.services
@@ -187,5 +141,4 @@ async def test_a_conversation_works_on_either_event_loop(start_daphne, buyer, cr
     assert (await next_frame(c, "message.new"))["message"]["content"] == "hi"
     await b.close()
     await c.close()
-    expected = "uvloop.Loop" if loop == "uvloop" else "asyncio.unix_events._UnixSelectorEventLoop"
-    assert f"echo_site.serve: event loop {expected}" in server.log_path.read_text()
+    assert f"loop={loop}" in server.log_path.read_text()
