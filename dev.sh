@@ -95,8 +95,7 @@ case "$cmd" in
     "$VENV/bin/python" manage.py migrate --no-input
     "$VENV/bin/python" manage.py seed_demo
     echo "ECHO is starting on http://127.0.0.1:${PORT:-8000}/ (API docs at /api/docs)"
-    exec "$VENV/bin/python" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" \
-      --websocket-max-message-size 65536 --websocket-max-frame-size 65536 echo_site.asgi:application
+    exec "$VENV/bin/python" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" echo_site.asgi:application
     ;;
   test)
     if [ "${1:-}" = "--latest" ]; then
