@@ -177,9 +177,10 @@ class ShardConnection:
             self.subscribed_to.remove(channel)
             if self._pubsub is None or self._away:
                 return
-            if self._reader is None or self._reader.done():
-                # Nobody reads the PubSub (its loop is shutting down and cancelled the reader):
-                # close it rather than start a reader that would outlive the loop.
+            if self._reader is None or self._reader.done() or self._reader.cancelling():
+                # Nobody reads the PubSub, or nobody will (its loop is shutting down and has
+                # cancelled the reader, perhaps not yet run): close it rather than wait for a
+                # confirmation no one reads, then start a reader that would outlive the loop.
                 await self._drop_subscriber()
                 self._away = False
                 return
