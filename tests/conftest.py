@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from websockets.asyncio.connection import Connection as WebsocketConnection
 
 from tests.factories import ItemFactory, UserFactory
-from tests.frame_contract import check_frame
+from tests.frame_contract import check_frame, prepare
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -211,6 +211,7 @@ def make_order(buyer: Any, creator: Any) -> Any:
 def _received_frames_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every frame any test receives, in-process or over a real socket, is checked against the
     AsyncAPI document (tests/frame_contract.py)."""
+    prepare()
     receive_json_from = WebsocketCommunicator.receive_json_from
 
     async def checked_receive_json_from(self: WebsocketCommunicator, timeout: float = 1) -> Any:
