@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from echo_site import events
 from echo_site.realtime import broadcast_on_commit, sockets_group
 
 from .models import CredentialRevocation
@@ -34,5 +35,5 @@ def user_logout(*, request: HttpRequest, user: Any, refresh: str | None = None) 
         if request.session.session_key:
             logout(request)
         broadcast_on_commit(
-            groups=[sockets_group(user.pk)], event="auth.revoked", data={"user_id": user.pk}
+            groups=[sockets_group(user.pk)], event=events.AUTH_REVOKED, data={"user_id": user.pk}
         )

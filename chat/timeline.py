@@ -196,7 +196,7 @@ class RoomConsumer(LiveConsumer):
             if seq <= self.delivered_seq:
                 return
             if seq > self.delivered_seq + 1:
-                if self.held.get(seq, {}).get("type") != "message.ack":
+                if self.held.get(seq, {}).get("type") != events.MESSAGE_ACK:
                     self.held[seq] = frame
                 self.await_gap()
                 return
@@ -251,10 +251,10 @@ class RoomConsumer(LiveConsumer):
     def handlers(self) -> dict[str, Any]:
         return {
             **super().handlers(),
-            "message.send": self.on_message_send,
-            "typing": self.on_typing,
-            "read": self.on_read,
-            "sync": self.on_sync,
+            events.MESSAGE_SEND: self.on_message_send,
+            events.TYPING: self.on_typing,
+            events.READ: self.on_read,
+            events.SYNC: self.on_sync,
         }
 
     async def on_ping(self, content: dict[str, Any]) -> None:

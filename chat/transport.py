@@ -318,7 +318,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await handler(content)
 
     def handlers(self) -> dict[str, Any]:
-        return {"ping": self.on_ping}
+        return {events.PING: self.on_ping}
 
     async def on_ping(self, content: dict[str, Any]) -> None:
         pong: events.Pong = {"type": events.PONG}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from echo_site import events
 from echo_site.realtime import (
     admin_disputes_group,
     broadcast_on_commit,
@@ -38,26 +39,28 @@ def _announce(dispute: Dispute, event: str) -> None:
         "dispute": dispute_data(dispute),
     }
     broadcast_on_commit(groups=_everyone(dispute), event=event, data=data)
-    queue_event = "dispute.opened" if event == "dispute.opened" else "dispute.updated"
+    queue_event = (
+        events.DISPUTE_OPENED if event == events.DISPUTE_OPENED else events.DISPUTE_UPDATED
+    )
     broadcast_on_commit(groups=[admin_disputes_group()], event=queue_event, data=data)
 
 
 def dispute_opened(*, dispute: Dispute) -> None:
-    _announce(dispute, "dispute.opened")
+    _announce(dispute, events.DISPUTE_OPENED)
 
 
 def dispute_status_changed(*, dispute: Dispute) -> None:
-    _announce(dispute, "dispute.status")
+    _announce(dispute, events.DISPUTE_STATUS)
 
 
 def dispute_closed(*, dispute: Dispute) -> None:
-    _announce(dispute, "dispute.closed")
+    _announce(dispute, events.DISPUTE_CLOSED)
 
 
 def dispute_message_posted(*, dispute: Dispute, message: DisputeMessage) -> None:
     broadcast_on_commit(
         groups=[dispute_group(dispute.pk)],
-        event="message.new",
+        event=events.MESSAGE_NEW,
         data={
             "dispute_id": dispute.pk,
             "seq": message.seq,
@@ -69,6 +72,6 @@ def dispute_message_posted(*, dispute: Dispute, message: DisputeMessage) -> None
 def dispute_read(*, dispute: Dispute, user_id: int, seq: int) -> None:
     broadcast_on_commit(
         groups=[dispute_group(dispute.pk)],
-        event="read",
+        event=events.READ,
         data={"dispute_id": dispute.pk, "user_id": user_id, "seq": seq},
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from echo_site import events
 from echo_site.realtime import broadcast_on_commit, order_group, user_group
 
 from .models import Message, Order, OrderEvent, Review
@@ -36,7 +37,7 @@ def event_data(event: OrderEvent) -> dict[str, Any]:
 def order_placed(*, order: Order, event: OrderEvent) -> None:
     broadcast_on_commit(
         groups=order_groups(order),
-        event="order.created",
+        event=events.ORDER_CREATED,
         data={
             "order_id": order.pk,
             "seq": event.seq,
@@ -49,7 +50,7 @@ def order_placed(*, order: Order, event: OrderEvent) -> None:
 def order_moved(*, order: Order, event: OrderEvent) -> None:
     broadcast_on_commit(
         groups=order_groups(order),
-        event="order.status",
+        event=events.ORDER_STATUS,
         data={
             "order_id": order.pk,
             "seq": event.seq,
@@ -63,13 +64,13 @@ def message_posted(*, order: Order, message: Message) -> None:
     data = message_payload(message)
     broadcast_on_commit(
         groups=[order_group(order.pk)],
-        event="message.new",
+        event=events.MESSAGE_NEW,
         data={"order_id": order.pk, "seq": message.seq, "message": data},
     )
     preview = message.content[:PREVIEW_LENGTH]
     broadcast_on_commit(
         groups=[user_group(order.buyer_id), user_group(order.creator_id)],
-        event="message.new",
+        event=events.MESSAGE_NEW,
         data={
             "order_id": order.pk,
             "seq": message.seq,
@@ -81,7 +82,7 @@ def message_posted(*, order: Order, message: Message) -> None:
 def read_marked(*, order: Order, user_id: int, seq: int) -> None:
     broadcast_on_commit(
         groups=[order_group(order.pk), user_group(user_id)],
-        event="read",
+        event=events.READ,
         data={"order_id": order.pk, "user_id": user_id, "seq": seq},
     )
 
@@ -89,6 +90,6 @@ def read_marked(*, order: Order, user_id: int, seq: int) -> None:
 def review_left(*, order: Order, review: Review) -> None:
     broadcast_on_commit(
         groups=order_groups(order),
-        event="review.new",
+        event=events.REVIEW_NEW,
         data={"order_id": order.pk, "review": dict(ReviewSerializer(review).data)},
     )

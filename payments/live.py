@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from echo_site import events
 from echo_site.realtime import broadcast_on_commit
 from orders.live import order_groups
 
-from .models import Payment, Payout, Refund
+from .models import Payment, Payout, PayoutStatus, Refund
 from .serializers import PaymentSerializer, PayoutSerializer, RefundSerializer
 
 
@@ -28,20 +29,26 @@ def _announce(payment: Payment, event: str, extra: dict[str, Any] | None = None)
 
 
 def payment_succeeded(*, payment: Payment) -> None:
-    _announce(payment, "payment.succeeded")
+    _announce(payment, events.PAYMENT_SUCCEEDED)
 
 
 def payment_failed(*, payment: Payment) -> None:
-    _announce(payment, "payment.failed")
+    _announce(payment, events.PAYMENT_FAILED)
 
 
 def payment_refunded(*, payment: Payment, refund: Refund) -> None:
-    _announce(payment, "payment.refunded", {"refund": dict(RefundSerializer(refund).data)})
+    _announce(payment, events.PAYMENT_REFUNDED, {"refund": dict(RefundSerializer(refund).data)})
+
+
+PAYOUT_EVENTS = {
+    PayoutStatus.WAITING_FOR_ACCOUNT: events.PAYOUT_WAITING,
+    PayoutStatus.PENDING: events.PAYOUT_PENDING,
+    PayoutStatus.PAID: events.PAYOUT_PAID,
+    PayoutStatus.FAILED: events.PAYOUT_FAILED,
+    PayoutStatus.NOT_NEEDED: events.PAYOUT_NOT_NEEDED,
+}
 
 
 def payout_changed(*, payout: Payout) -> None:
-    """payout.waiting, payout.pending, payout.paid, payout.failed, payout.not_needed."""
-    event = "payout." + (
-        "waiting" if payout.status == "WAITING_FOR_ACCOUNT" else payout.status.lower()
-    )
+    event = PAYOUT_EVENTS[PayoutStatus(payout.status)]
     _announce(payout.payment, event, {"payout": dict(PayoutSerializer(payout).data)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from echo_site import events
 from orders.live import event_data
 from orders.models import Order, OrderEvent
 from orders.rooms import timeline_payloads_after
@@ -33,7 +34,7 @@ def with_allowed_moves(order: dict[str, Any], user: Any) -> dict[str, Any]:
 
 
 def order_status_frame(order: dict[str, Any], event: dict[str, Any], user: Any) -> dict[str, Any]:
-    return {"type": "order.status", "order": with_allowed_moves(order, user), "event": event}
+    return {"type": events.ORDER_STATUS, "order": with_allowed_moves(order, user), "event": event}
 
 
 def order_timeline_frames(
@@ -41,10 +42,10 @@ def order_timeline_frames(
 ) -> list[tuple[int, dict[str, Any]]]:
     entries = timeline_payloads_after(order_id=order_id, after=after, limit=limit)
     event_ids = [entry.event_id for entry in entries if entry.event_id is not None]
-    events: dict[int, OrderEvent] = {}
+    moves: dict[int, OrderEvent] = {}
     snapshot: dict[str, Any] | None = None
     if event_ids:  # moves are few: read them and the order as the REST API renders them
-        events = OrderEvent.objects.select_related("actor").in_bulk(event_ids)
+        moves = OrderEvent.objects.select_related("actor").in_bulk(event_ids)
         # Its payment and dispute state read with it: one query, not two per rendered field.
         order = with_payment_and_dispute_state(Order.objects.select_related("item")).get(
             pk=order_id
@@ -53,10 +54,12 @@ def order_timeline_frames(
     frames: list[tuple[int, dict[str, Any]]] = []
     for entry in entries:
         if entry.message is not None:
-            frames.append((entry.seq, {"type": "message.new", "message": entry.message}))
+            frames.append((entry.seq, {"type": events.MESSAGE_NEW, "message": entry.message}))
         elif entry.event_id is not None:
-            event = event_data(events[entry.event_id])
-            frames.append((entry.seq, {"type": "order.status", "order": snapshot, "event": event}))
+            event = event_data(moves[entry.event_id])
+            frames.append(
+                (entry.seq, {"type": events.ORDER_STATUS, "order": snapshot, "event": event})
+            )
     return frames
 
 

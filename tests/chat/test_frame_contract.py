@@ -126,3 +126,11 @@ def test_the_browser_app_uses_only_declared_frame_names() -> None:
         used |= set(re.findall(r'type: "([a-z_.]+)"', text)) - {"button", "submit"}
     assert len(used) > 10
     assert used - declared == set()
+
+
+def test_every_payout_status_has_its_declared_event() -> None:
+    from payments.live import PAYOUT_EVENTS
+    from payments.models import PayoutStatus
+
+    assert set(PAYOUT_EVENTS) == set(PayoutStatus)
+    assert set(PAYOUT_EVENTS.values()) == set(events.frame_names(events.PayoutChange))
