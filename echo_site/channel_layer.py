@@ -55,6 +55,13 @@ def connection_pool(host: Any) -> ConnectionPool:
             "BatchingPubSubChannelLayer takes its hosts as Redis URLs (redis://, rediss://, "
             f"unix://), (host, port) pairs or {{'address': url}}, not {host!r}."
         )
+    # RESP2, which redis-py 8 no longer defaults to: the subscriber reads pub/sub replies as
+    # arrays (redis_shard.py); in RESP3 they are push frames redis-py keeps from a plain read.
+    options.setdefault("protocol", 2)
+    # No per-read socket timeout (redis-py 8 defaults to 5 s, which wraps every send in a new
+    # task): the layer bounds each publish batch, join and leave itself, with
+    # BROADCAST_TIMEOUT_SECONDS, and the subscriber's read waits for as long as it is quiet.
+    options.setdefault("socket_timeout", None)
     try:
         pool = ConnectionPool.from_url(host, **options)
     except (TypeError, ValueError) as error:
@@ -62,6 +69,8 @@ def connection_pool(host: Any) -> ConnectionPool:
     if pool.connection_kwargs.get("decode_responses"):
         # Messages are msgpack bytes: decoded to str they could not be read back.
         raise ImproperlyConfigured("The channel layer's Redis URL cannot set decode_responses.")
+    if str(pool.connection_kwargs.get("protocol")) != "2":
+        raise ImproperlyConfigured("The channel layer's Redis URL cannot set protocol=3.")
     return pool
 
 

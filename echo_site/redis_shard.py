@@ -1,16 +1,18 @@
 """One Redis server of the channel layer (echo_site/channel_layer.py), on redis-py's public API.
 
 Publishing: every publish joins a queue; one task per shard sends everything queued so far as
-one pipeline on a pooled `redis.asyncio` connection (`pack_commands` + `send_packed_command`,
-then one `read_response` per command), then the next batch. Messages go out in the order they
-were queued; a burst costs one round trip, not one per message under a lock (channels-redis's
-`RedisPubSubChannelLayer` publishes one message per round trip, which under load queued
-broadcasts for seconds: docs/benchmarks.md).
+one command on a pooled `redis.asyncio` connection (an EVAL of a script that PUBLISHes each
+message, packed here and sent with `send_packed_command`, one `read_response`), then the next
+batch. Messages go out in the order they were queued; a burst costs one round trip, not one per
+message under a lock (channels-redis's `RedisPubSubChannelLayer` publishes one message per
+round trip, which under load queued broadcasts for seconds: docs/benchmarks.md).
 
-Subscribing: one `redis.asyncio.client.PubSub` per shard and one task that reads it without
-polling (`get_message(timeout=None)`), putting each published message in its channel's queue as
-it arrives. A (UN)SUBSCRIBE waits for Redis's confirmation, so a group joined is a group heard.
-A lost subscriber connection is replaced in the background, with backoff, by a new PubSub
+Subscribing: one pooled connection per shard held for SUBSCRIBE, and one task that reads its
+replies (`Connection.read_response`, blocking) and puts each published message in its channel's
+queue as it arrives. Not redis-py's `PubSub`: its five coroutine layers and message dicts per
+message were the larger part of the layer's CPU (docs/benchmarks.md, "The layer's CPU").
+A (UN)SUBSCRIBE waits for Redis's confirmation, so a group joined is a group heard.
+A lost subscriber connection is replaced in the background, with backoff, by a new one
 subscribed to everything this process listens to; meanwhile joins are remembered and return at
 once (docs/reliability.md).
 
@@ -25,14 +27,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from redis.asyncio import ConnectionPool, Redis
-from redis.asyncio.client import PubSub
-from redis.exceptions import ResponseError
+from redis.asyncio import ConnectionPool
+from redis.asyncio.connection import AbstractConnection
 
 if TYPE_CHECKING:
     from echo_site.channel_layer import LoopLayer
@@ -65,19 +67,40 @@ def spawn(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
 Pending = tuple[str, bytes, "asyncio.Future[None]", bool]
 
 
+# One EVAL publishes a whole batch, in order: one reply to read instead of one per PUBLISH,
+# and the command packed here, with no per-argument type checks (the channel is a str, the
+# message msgpack bytes). Reading a reply costs redis-py a coroutine round; packing goes through
+# its general encoder: together most of the layer's own CPU per publish (docs/benchmarks.md,
+# "The layer's publishing"). Redis caches the compiled script by its hash.
+PUBLISH_ALL_SCRIPT = b"for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end"
+
+
+def publish_all(batch: list[Pending]) -> bytes:
+    """The RESP bytes of `EVAL PUBLISH_ALL_SCRIPT 0 channel message channel message ...`."""
+    parts = [
+        b"*%d\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n"
+        % (3 + 2 * len(batch), len(PUBLISH_ALL_SCRIPT), PUBLISH_ALL_SCRIPT)
+    ]
+    for channel, message, _, _ in batch:
+        name = channel.encode()
+        parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(name), name, len(message), message))
+    return b"".join(parts)
+
+
 class ShardConnection:
-    """Publishes in pipelines, in call order, on pooled connections; subscriptions and what
-    they receive on one PubSub."""
+    """Publishes in batches, in call order, on pooled connections; subscriptions and what
+    they receive on one held connection."""
 
     def __init__(self, pool: ConnectionPool, layer: LoopLayer) -> None:
         self.pool = pool
         self.layer = layer
         self._pending: deque[Pending] = deque()
         self._publisher: asyncio.Task[None] | None = None
-        # Every channel this process listens to on this shard: what a new PubSub subscribes to.
+        # Every channel this process listens to on this shard: what a new subscriber connection
+        # subscribes to.
         self.subscribed_to: set[str] = set()
         self._lock = asyncio.Lock()
-        self._pubsub: PubSub | None = None
+        self._subscriber: AbstractConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._confirming: dict[bytes, list[asyncio.Future[None]]] = {}
         self._resubscribing: asyncio.Task[None] | None = None
@@ -122,23 +145,17 @@ class ShardConnection:
                     done.set_result(None)
 
     async def send_batch(self, batch: list[Pending]) -> None:
-        """One pipeline of PUBLISHes on a pooled connection (the pool checks a connection
+        """The batch as one command on a pooled connection (the pool checks a connection
         Redis closed meanwhile and opens a new one). A connection that failed or timed out
-        mid-batch has replies out of step with its commands: it is closed, not reused."""
+        mid-batch may have a reply still to come: it is closed, not reused."""
         connection = await self.pool.get_connection()
         healthy = False
         try:
-            packed = connection.pack_commands([("PUBLISH", c, m) for c, m, _, _ in batch])
-            await connection.send_packed_command(packed, check_health=False)
-            error: ResponseError | None = None
-            for _ in batch:
-                try:
-                    await connection.read_response()
-                except ResponseError as reply:  # read the rest: the stream stays in step
-                    error = error or reply
-            healthy = True
-            if error is not None:
-                raise error
+            await connection.send_packed_command(publish_all(batch), check_health=False)
+            try:
+                await connection.read_response()
+            finally:
+                healthy = True  # a reply, even an error reply, leaves the stream in step
         finally:
             if not healthy:
                 await asyncio.shield(connection.disconnect(nowait=True))
@@ -160,10 +177,10 @@ class ShardConnection:
                 return
             try:
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-                    if self._pubsub is None:
+                    if self._subscriber is None:
                         await self._open_subscriber()  # subscribes to everything, this included
                     else:
-                        await self._confirmed(self._pubsub, "subscribe", [channel])
+                        await self._confirmed(self._subscriber, "subscribe", [channel])
             except Exception as error:  # noqa: BLE001 - Redis is away: subscribe when it is back
                 logger.warning("Redis subscribe failed (%r); retrying in the background", error)
                 await self._drop_subscriber()
@@ -175,10 +192,10 @@ class ShardConnection:
                 return
             # Gone from the set first: a reconnect does not bring it back, whatever happens.
             self.subscribed_to.remove(channel)
-            if self._pubsub is None or self._away:
+            if self._subscriber is None or self._away:
                 return
             if self._reader is None or self._reader.done() or self._reader.cancelling():
-                # Nobody reads the PubSub, or nobody will (its loop is shutting down and has
+                # Nobody reads the connection, or nobody will (its loop is shutting down and has
                 # cancelled the reader, perhaps not yet run): close it rather than wait for a
                 # confirmation no one reads, then start a reader that would outlive the loop.
                 await self._drop_subscriber()
@@ -186,22 +203,24 @@ class ShardConnection:
                 return
             try:
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
-                    await self._confirmed(self._pubsub, "unsubscribe", [channel])
+                    await self._confirmed(self._subscriber, "unsubscribe", [channel])
             except Exception as error:  # noqa: BLE001 - a leaving socket must not fail
                 logger.warning("Redis unsubscribe failed (%r); resubscribing without it", error)
                 await self._drop_subscriber()
                 self._subscriber_lost()
 
     async def _open_subscriber(self) -> None:
-        """A new PubSub subscribed to everything this process listens to, before anything
+        """A new connection subscribed to everything this process listens to, before anything
         else is sent on it. The caller holds the lock and bounds the time."""
-        pubsub = Redis(connection_pool=self.pool).pubsub()
-        self._pubsub = pubsub
+        connection = await self.pool.get_connection()
+        self._subscriber = connection
         if self.subscribed_to:
-            await self._confirmed(pubsub, "subscribe", sorted(self.subscribed_to))
+            await self._confirmed(connection, "subscribe", sorted(self.subscribed_to))
         self._away = False
 
-    async def _confirmed(self, pubsub: PubSub, kind: str, channels: list[str]) -> None:
+    async def _confirmed(
+        self, connection: AbstractConnection, kind: str, channels: list[str]
+    ) -> None:
         """Send (UN)SUBSCRIBE and wait until Redis has confirmed every channel of it: after a
         join returns, a message published to the group is heard."""
         loop = asyncio.get_running_loop()
@@ -211,12 +230,9 @@ class ShardConnection:
             self._confirming.setdefault(f"{kind}:{channel}".encode(), []).append(waiter)
             waiters.append(waiter)
         try:
-            if kind == "subscribe":
-                await pubsub.subscribe(*channels)
-            else:
-                await pubsub.unsubscribe(*channels)
+            await connection.send_command(kind.upper(), *channels, check_health=False)
             if kind == "subscribe" and (self._reader is None or self._reader.done()):
-                self._reader = spawn(self._read(pubsub))
+                self._reader = spawn(self._read(connection))
             await asyncio.gather(*waiters)
         finally:
             for channel, waiter in zip(channels, waiters, strict=True):
@@ -226,26 +242,26 @@ class ShardConnection:
                     if not left:
                         del self._confirming[key]
 
-    async def _read(self, pubsub: PubSub) -> None:
-        """Hand each published message to the layer as it arrives; settle confirmations."""
+    async def _read(self, connection: AbstractConnection) -> None:
+        """Hand each published message to the layer as it arrives; settle confirmations.
+        Replies are RESP2 arrays: [b"message", channel, data] or [b"subscribe", channel, n]."""
         deliver = self.layer.deliver
+        read = connection.read_response
         try:
             while True:
-                message = await pubsub.get_message(timeout=None)
-                if message is None:
-                    continue
-                kind = message["type"]
-                if kind == "message":
-                    deliver(message["channel"], message["data"])
-                elif kind in ("subscribe", "unsubscribe"):
-                    key = kind.encode() + b":" + message["channel"]
-                    for waiter in self._confirming.pop(key, []):
+                # math.inf: block until a reply comes, whatever socket_timeout the URL sets.
+                reply = await read(timeout=math.inf)
+                kind = reply[0]
+                if kind == b"message":
+                    deliver(reply[1], reply[2])
+                elif kind == b"subscribe" or kind == b"unsubscribe":
+                    for waiter in self._confirming.pop(kind + b":" + reply[1], []):
                         if not waiter.done():
                             waiter.set_result(None)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - Redis closed the connection: start over
-            if self._pubsub is not pubsub:
+            if self._subscriber is not connection:
                 return
             logger.warning("Redis subscriber connection lost (%r)", error)
             self._reader = None
@@ -253,8 +269,9 @@ class ShardConnection:
             self._subscriber_lost()
 
     async def _drop_subscriber(self, error: Exception | None = None) -> None:
-        """Close the PubSub (lost, or out of step after a timeout); waiting confirmations fail."""
-        pubsub, self._pubsub = self._pubsub, None
+        """Close the subscriber connection (lost, or out of step after a timeout); waiting
+        confirmations fail."""
+        connection, self._subscriber = self._subscriber, None
         self._away = True
         reader, self._reader = self._reader, None
         if reader is not None and reader is not asyncio.current_task():
@@ -266,9 +283,12 @@ class ShardConnection:
                 if not waiter.done():
                     waiter.set_exception(error or ConnectionError("subscriber closed"))
         self._confirming.clear()
-        if pubsub is not None:
+        if connection is not None:
+            # Closed before it goes back: a pooled connection must not carry subscriptions.
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await connection.disconnect(nowait=True)
+            with contextlib.suppress(Exception):
+                await self.pool.release(connection)
 
     def _subscriber_lost(self) -> None:
         """Subscribe again in the background, with backoff, so that this process hears its

@@ -201,6 +201,9 @@ async def test_hosts_are_read_by_redis_py_and_what_it_cannot_read_fails_at_start
         BatchingPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0?socket_timeout=soon"])
     with pytest.raises(ImproperlyConfigured, match="decode_responses"):
         BatchingPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0?decode_responses=True"])
+    with pytest.raises(ImproperlyConfigured, match="protocol=3"):
+        # The subscriber reads RESP2 replies; RESP3 would hand its messages to push handlers.
+        BatchingPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0?protocol=3"])
     with pytest.raises(ImproperlyConfigured, match="capacity"):
         BatchingPubSubChannelLayer(hosts=["redis://127.0.0.1:6379/0"], capacity=5)
     pair = BatchingPubSubChannelLayer(hosts=[("127.0.0.1", 6379)])._get_layer().shards[0]
@@ -213,6 +216,22 @@ async def test_hosts_are_read_by_redis_py_and_what_it_cannot_read_fails_at_start
     assert pool.connection_kwargs["ssl_cert_reqs"] == "none"
     assert pool.connection_kwargs["socket_keepalive"] is True
     assert pool.connection_kwargs["db"] == 2
+
+
+async def test_a_quiet_subscription_outlives_the_urls_socket_timeout():
+    # The subscriber's read blocks for as long as nothing is published; a socket_timeout in
+    # the URL bounds commands, not that wait (else a quiet room would resubscribe every 0.3 s
+    # and miss what is published meanwhile).
+    layer = fresh_layer(f"{settings.REDIS_URL}?socket_timeout=0.3")
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    await asyncio.sleep(1.0)
+    shard = layer._get_layer().shards[0]
+    assert shard._reader is not None and not shard._reader.done()
+    assert not shard._away
+    await layer.group_send("room", {"type": "x", "n": 1})
+    assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 1
+    await layer.flush()
 
 
 async def test_queued_for_counts_what_waits_for_a_channel_in_this_process():
