@@ -259,15 +259,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.drainer.cancel()
         user = getattr(self, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
-            with contextlib.suppress(Exception):
-                await self.leave_group(realtime.sockets_group(user.pk))
             if getattr(self, "socket_counted", False):
                 with contextlib.suppress(Exception):
                     await presence.sockets_close(user_id=user.pk, channel=self.channel_name)
         await self.leave()
+        for group in list(self.joined_groups):  # the user's sockets group, and every room's
+            with contextlib.suppress(Exception):
+                await self.leave_group(group)
 
     async def leave(self) -> None:
-        """Subclasses leave their room."""
+        """What a room does on leaving besides leaving its groups (which the transport does
+        for every group joined through `join_group`)."""
 
     # --- Incoming frames ------------------------------------------------------------------
 

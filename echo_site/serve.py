@@ -64,14 +64,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from daphne import server as daphne_server
     from daphne.cli import CommandLineInterface
-    from twisted.internet import reactor
 
-    spare: Any = daphne_server.twisted_loop
-    if spare is not loop:  # daphne made a loop of its own that nothing runs
+    # daphne.server's import made a loop of its own for a reactor it then found installed on
+    # ours: nothing runs that loop, and nothing in daphne reads it again. Closed, not replaced.
+    spare: asyncio.AbstractEventLoop = daphne_server.twisted_loop
+    if spare is not loop:
         spare.close()
-        daphne_server.twisted_loop = loop
-    # The loop Twisted will run (daphne reads the same attribute to make it asyncio's current).
-    running = reactor._asyncioEventloop  # type: ignore[attr-defined]
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "echo_site.settings")
     from django.conf import settings
@@ -84,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
 
     active = patches.apply_all()
     off = os.environ.get(patches.OFF_ENV, "").strip()
-    line = f"active patches: {', '.join(active) or '-'}; loop={loop_name(running)}"
+    line = f"active patches: {', '.join(active) or '-'}; loop={loop_name(loop)}"
     if off:
         line += f"; switched off by {patches.OFF_ENV}: {off}"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from disputes.live import dispute_data
@@ -31,11 +30,6 @@ class AdminDisputesConsumer(LiveConsumer):
         hello: events.DeskHello = {"type": events.HELLO, "room": "admin.disputes", "open": disputes}
         await self.send_json(hello)
         return True
-
-    async def leave(self) -> None:
-        if hasattr(self, "queue"):
-            with contextlib.suppress(Exception):
-                await self.leave_group(self.queue)
 
     async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
         await self.send_json({"type": event, **data})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from echo_site import events, realtime
@@ -27,11 +26,6 @@ class NotificationsConsumer(LiveConsumer):
         }
         await self.send_json(hello)
         return True
-
-    async def leave(self) -> None:
-        if hasattr(self, "feed"):
-            with contextlib.suppress(Exception):
-                await self.leave_group(self.feed)
 
     async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
         if event in (events.ORDER_STATUS, events.ORDER_CREATED):
