@@ -16,6 +16,11 @@ Before anything is applied every patch is checked, so a refused start-up leaves 
 
 ECHO_PATCHES_OFF=name,name switches speed patches off (to measure what each buys, bench/ and
 docs/benchmarks.md); naming a behaviour patch or an unknown name there stops start-up.
+
+The patched libraries are imported inside the check and apply functions, not at the top of
+these modules: importing `daphne.server` installs a Twisted reactor, which must happen only
+after serve.py has chosen the event loop, and the patch list (names, ranges, versions) is read
+by tests and the system checks in processes that never start Twisted.
 """
 
 from __future__ import annotations
