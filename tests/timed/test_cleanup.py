@@ -1,0 +1,28 @@
+"""The periodic clean-up: refresh tokens past their lifetime go, with their blacklist entries;
+live ones stay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from echo_site.background import enqueue
+
+pytestmark = pytest.mark.django_db
+
+
+def test_expired_refresh_tokens_and_their_blacklist_entries_are_flushed(buyer, creator, settings):
+    old = RefreshToken.for_user(buyer)
+    old.blacklist()
+    with time_machine.travel(
+        timezone.now() + settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"] + timedelta(hours=1)
+    ):
+        fresh = RefreshToken.for_user(creator)
+        enqueue("chat.cleanup")
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [fresh["jti"]]
+    assert not BlacklistedToken.objects.exists()
