@@ -439,7 +439,10 @@ else:
     # acks_late: a message is taken off the queue only when its task has finished. One that a
     # killed worker held comes back after this many seconds (must exceed the longest task).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600"))
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600")),
+        # How often a worker looks for such messages to bring back (one cheap Redis query).
+        "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL_SECONDS", "10")),
+        "unacked_restore_throttle": 1,
     }
     CELERY_RESULT_BACKEND = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None
 CELERY_TASK_IGNORE_RESULT = True  # tasks record their outcome in the database
