@@ -6,26 +6,24 @@ function day(iso) {
   return new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "short" });
 }
 
+// deadline.kind -> the line, for the viewer's role.
+const LINES = {
+  accept_by: (when, role) =>
+    role === "creator"
+      ? `Accept by ${when}, or the order is cancelled and the buyer refunded`
+      : `Creator must accept by ${when}`,
+  due_by: (when) => `Delivery due by ${when}`,
+  late_since: (when) => `Late since ${when}`,
+  auto_complete: (when, role) =>
+    role === "buyer"
+      ? `Completes automatically on ${when} if you don't answer`
+      : `Completes automatically on ${when} unless the buyer answers`,
+};
+
 export function deadlineText(order, role) {
   const deadline = order && order.deadline;
-  if (!deadline) return "";
-  const when = day(deadline.at);
-  switch (deadline.kind) {
-    case "accept_by":
-      return role === "creator"
-        ? `Accept by ${when}, or the order is cancelled and the buyer refunded`
-        : `Creator must accept by ${when}`;
-    case "due_by":
-      return `Delivery due by ${when}`;
-    case "late_since":
-      return `Late since ${when}`;
-    case "auto_complete":
-      return role === "buyer"
-        ? `Completes automatically on ${when} if you don't answer`
-        : `Completes automatically on ${when} unless the buyer answers`;
-    default:
-      return "";
-  }
+  const line = deadline && LINES[deadline.kind];
+  return line ? line(day(deadline.at), role) : "";
 }
 
 export function renderDeadline(order, role) {
