@@ -36,9 +36,8 @@ from .services import _apply_move, _lock_order
 RULES = ("late", "remind", "auto_complete", "auto_cancel")
 
 
-def system_actor() -> None:
-    """The system: an OrderEvent with no actor user (shown as actor_kind "system")."""
-    return None
+# The system as an actor: an OrderEvent with no actor user (shown as actor_kind "system").
+SYSTEM: Any = None
 
 
 def _disputed(order_id: int) -> bool:
@@ -58,7 +57,7 @@ def _notice(*, order: Order, kind: str, note: str, name: str, stamp: dict[str, A
         order=order,
         seq=seq,
         kind=kind,
-        actor=system_actor(),
+        actor=SYSTEM,
         from_status=order.status,
         to_status=order.status,
         note=note,
@@ -132,7 +131,7 @@ def order_auto_complete(*, order_id: int) -> bool:
             return False
         _apply_move(
             order=order,
-            actor=system_actor(),
+            actor=SYSTEM,
             to_status=OrderStatus.COMPLETED,
             note=f"Completed automatically: no answer from the buyer in "
             f"{settings.AUTO_COMPLETE_DAYS} days.",
@@ -154,7 +153,7 @@ def order_auto_cancel(*, order_id: int) -> bool:
             return False
         _apply_move(
             order=order,
-            actor=system_actor(),
+            actor=SYSTEM,
             to_status=OrderStatus.CANCELLED,
             note=f"Cancelled automatically: not accepted within {settings.ACCEPT_WITHIN_DAYS} "
             "days.",
