@@ -14,9 +14,11 @@ this process at the commit instead, as the same code.
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from .celery import app
@@ -24,17 +26,25 @@ from .celery import app
 logger = logging.getLogger(__name__)
 
 
+# After a failed send, sends are skipped for BROADCAST_BACKOFF_SECONDS, as broadcasts are
+# (echo_site/realtime.py): while the broker is down, requests must not each wait out its timeout.
+_skip_until = 0.0
+
+
 def enqueue(name: str, **kwargs: Any) -> None:
     """Send task `name` with keyword arguments now (outside a transaction: the sweeps)."""
+    global _skip_until
+    if app.conf.task_always_eager:
+        app.tasks[name].apply(kwargs=kwargs, throw=True)
+        return
+    if time.monotonic() < _skip_until:
+        logger.warning("enqueue skipped (broker recently failed): task=%s kwargs=%s", name, kwargs)
+        return
     try:
-        if app.conf.task_always_eager:
-            app.tasks[name].apply(kwargs=kwargs, throw=True)
-        else:
-            app.send_task(name, kwargs=kwargs)
+        app.send_task(name, kwargs=kwargs)
     except Exception:
-        if app.conf.task_always_eager:
-            raise
         # The broker is unreachable: the periodic sweep finds this work again in the database.
+        _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
         logger.exception("enqueue failed: task=%s kwargs=%s (the next sweep retries)", name, kwargs)
 
 
