@@ -90,7 +90,7 @@ def test_a_failing_transfer_backs_off_then_is_marked_for_an_admin_with_the_reaso
     assert keys == {f"payout-order-{order.pk}"}
 
 
-def test_a_marked_payout_shows_in_the_django_admin_list_with_its_reason(
+def test_a_marked_payout_shows_in_the_django_admin_and_on_the_desk_with_its_reason(
     order, buyer, creator, stripe_double, stripe_paid, connected_creator,
     django_capture_on_commit_callbacks, settings, admin_user, client,
 ):  # fmt: skip
@@ -103,3 +103,9 @@ def test_a_marked_payout_shows_in_the_django_admin_list_with_its_reason(
     page = client.get("/admin/payments/payout/?needs_admin__exact=1")
     assert page.status_code == 200
     assert b"Simulated Stripe outage" in page.content
+    # And on the mediation desk, with the order and the reason.
+    desk = client.get("/desk/")
+    assert desk.status_code == 200
+    assert b"Money the worker gave up on" in desk.content
+    assert f"Payout #{Payout.objects.get().pk}".encode() in desk.content
+    assert b"Simulated Stripe outage" in desk.content
