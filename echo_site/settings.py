@@ -417,10 +417,10 @@ def _celery_redis_url(url: str) -> str:
     query = dict(parse_qsl(parts.query))
     if parts.scheme == "unix":
         db = int(query.get("db", "0"))
-        query["db"] = os.environ.get("CELERY_REDIS_DB", str((db + 1) % 16))
+        query["db"] = os.environ.get("CELERY_REDIS_DB", "").strip() or str((db + 1) % 16)
         return urlunsplit(parts._replace(query=urlencode(query)))
     db = int((parts.path or "/0").strip("/") or "0")
-    new_db = os.environ.get("CELERY_REDIS_DB", str((db + 1) % 16))
+    new_db = os.environ.get("CELERY_REDIS_DB", "").strip() or str((db + 1) % 16)
     return urlunsplit(parts._replace(path=f"/{new_db}"))
 
 
