@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ECHO developer entry point.
 #   ./dev.sh run            install the lock file into .venv, migrate, load demo data, serve on
-#                           http://127.0.0.1:8000
+#                           http://127.0.0.1:8000 with one background worker (and its schedule)
 #   ./dev.sh test           install the lock file into .venv, lint, then the whole test suite (embedded
 #                           defaults, then PostgreSQL + Redis)
 #   ./dev.sh test --latest  the same suite in .venv-latest, on the newest Python found here and the
@@ -94,8 +94,14 @@ case "$cmd" in
     export DEBUG=1
     "$VENV/bin/python" manage.py migrate --no-input
     "$VENV/bin/python" manage.py seed_demo
+    # One background worker with the schedule inside it (-B), on the embedded broker (files under
+    # .celery/, echo_site/settings.py): a child of this script, stopped when the server stops.
+    "$VENV/bin/celery" -A echo_site worker -B --pool=solo --without-gossip --without-mingle \
+      -l WARNING &
+    worker=$!
+    trap 'kill "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT
     echo "ECHO is starting on http://127.0.0.1:${PORT:-8000}/ (API docs at /api/docs)"
-    exec "$VENV/bin/python" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" echo_site.asgi:application
+    "$VENV/bin/python" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" echo_site.asgi:application
     ;;
   test)
     if [ "${1:-}" = "--latest" ]; then

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis as redis_sync  # the clean-up task's client, outside any event loop
 import redis.asyncio as aioredis
 from django.conf import settings
 from redis.asyncio.retry import Retry
@@ -273,3 +274,24 @@ async def sockets_open(*, user_id: int, channel: str) -> int:
 
 async def sockets_close(*, user_id: int, channel: str) -> None:
     await store().remove(f"sockets.{user_id}", [_field(user_id, "socket", channel)])
+
+
+def purge_stale(*, now: float | None = None) -> int:
+    """Remove stale entries from every room's table (a periodic clean-up, sync code): entries of
+    sockets that died without leaving, in rooms nobody reads any more. Only the shared Redis
+    tables: a process's own table is swept by its heartbeat."""
+    if not settings.REDIS_URL:
+        return 0
+    now = time.time() if now is None else now
+    removed = 0
+    client = redis_sync.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    try:
+        for key in client.scan_iter(match=RedisPresence._key("*"), count=500):
+            stale = [
+                field for field, expires in client.hgetall(key).items() if float(expires) <= now
+            ]
+            if stale:
+                removed += int(client.hdel(key, *stale))
+    finally:
+        client.close()
+    return removed

@@ -9,11 +9,13 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from echo_site import events
 from echo_site.realtime import broadcast_on_commit, sockets_group
 
+from . import presence
 from .models import CredentialRevocation
 
 
@@ -37,3 +39,12 @@ def user_logout(*, request: HttpRequest, user: Any, refresh: str | None = None) 
         broadcast_on_commit(
             groups=[sockets_group(user.pk)], event=events.AUTH_REVOKED, data={"user_id": user.pk}
         )
+
+
+def live_cleanup() -> dict[str, int]:
+    """The periodic clean-up (chat.cleanup): refresh tokens past their lifetime, with their
+    blacklist entries (a token past its lifetime is refused anyway), and stale presence entries.
+    Websocket tickets need none: they live in the `tickets` cache with a TTL of their own."""
+    with transaction.atomic():
+        tokens, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return {"tokens": tokens, "presence": presence.purge_stale()}

@@ -53,6 +53,16 @@ def dispute_status_changed(*, dispute: Dispute) -> None:
     _announce(dispute, events.DISPUTE_STATUS)
 
 
+def dispute_sla_flagged(*, dispute: Dispute) -> None:
+    """The mediation desk's queue only: the dispute has waited too long for an admin."""
+    data = {
+        "dispute_id": dispute.pk,
+        "order_id": dispute.order_id,
+        "dispute": dispute_data(dispute),
+    }
+    broadcast_on_commit(groups=[admin_disputes_group()], event=events.DISPUTE_UPDATED, data=data)
+
+
 def dispute_closed(*, dispute: Dispute) -> None:
     _announce(dispute, events.DISPUTE_CLOSED)
 

@@ -40,6 +40,8 @@ class Dispute(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Flagged on the mediation desk: open with no admin for DISPUTE_ADMIN_SLA_HOURS (once).
+    sla_flagged_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -43,6 +43,7 @@ class DisputeSerializer(serializers.ModelSerializer):
             "refund_amount",
             "created_at",
             "closed_at",
+            "sla_flagged_at",
             "closed_by_user_id",
             "last_seq",
             "allowed_outcomes",

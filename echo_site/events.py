@@ -24,6 +24,10 @@ MESSAGE_NEW: Final = "message.new"
 MESSAGE_ACK: Final = "message.ack"
 ORDER_CREATED: Final = "order.created"
 ORDER_STATUS: Final = "order.status"
+# Notices of the time-based rules on the order's timeline (an OrderEvent of that kind, by the
+# system actor): the order is past due; the order completes by itself in a day.
+ORDER_LATE: Final = "order.late"
+ORDER_REMINDER: Final = "order.reminder"
 READ: Final = "read"
 TYPING: Final = "typing"
 PRESENCE: Final = "presence"
@@ -155,15 +159,17 @@ class MessageAck(TypedDict):
 
 
 class OrderStatus(TypedDict):
-    """A move on the order room's timeline: the order after it, and the move."""
+    """A move on the order room's timeline: the order after it, and the move; or a notice of the
+    time-based rules (order.late, order.reminder: event.kind says which, the status is unchanged).
+    """
 
-    type: Literal["order.status"]
+    type: Literal["order.status", "order.late", "order.reminder"]
     order: OrderJSON
     event: OrderEventJSON
 
 
 class OrderChangeInFeed(TypedDict):
-    type: Literal["order.status", "order.created"]
+    type: Literal["order.status", "order.created", "order.late", "order.reminder"]
     order_id: int
     seq: int
     order: OrderJSON

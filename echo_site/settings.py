@@ -385,6 +385,88 @@ if not _fee_ok:
 # leaves alone rows younger than this (their first attempt may still be running).
 PAYMENTS_RETRY_MIN_AGE_SECONDS = int(os.environ.get("PAYMENTS_RETRY_MIN_AGE_SECONDS", "60"))
 
+# --- Order rules (time-based; the worker's schedule applies them) ------------------------------
+# Days a creator has to deliver after accepting (until orders carry their own delivery days).
+DEFAULT_DELIVERY_DAYS = int(os.environ.get("DEFAULT_DELIVERY_DAYS", "7"))
+# A DELIVERED order the buyer does not answer completes by itself after this many days.
+AUTO_COMPLETE_DAYS = int(os.environ.get("AUTO_COMPLETE_DAYS", "3"))
+# A PENDING order the creator does not accept is cancelled (and refunded) after this many days.
+ACCEPT_WITHIN_DAYS = int(os.environ.get("ACCEPT_WITHIN_DAYS", "3"))
+# An open dispute no admin has joined is flagged on the mediation desk after this many hours.
+DISPUTE_ADMIN_SLA_HOURS = int(os.environ.get("DISPUTE_ADMIN_SLA_HOURS", "24"))
+# How often the sweeps re-derive due work from the database.
+SWEEP_INTERVAL_SECONDS = int(os.environ.get("SWEEP_INTERVAL_SECONDS", "60"))
+# Failed payouts, refunds and reversals: retried after 2^(n-1) x BASE seconds (capped at 6 hours)
+# until MAX attempts, then marked for an admin with the reason.
+PAYMENTS_RETRY_BASE_SECONDS = int(os.environ.get("PAYMENTS_RETRY_BASE_SECONDS", "60"))
+PAYMENTS_RETRY_MAX_ATTEMPTS = int(os.environ.get("PAYMENTS_RETRY_MAX_ATTEMPTS", "8"))
+
+# --- Background work (Celery: echo_site/celery.py) ----------------------------------------------
+# Production: the broker and the results on Redis, in a database of their own (CELERY_REDIS_DB,
+# default: REDIS_URL's number + 1) so that flushing one never touches the other; or any broker
+# URL in CELERY_BROKER_URL. Development (no REDIS_URL): kombu's filesystem transport, messages as
+# files under CELERY_DATA_DIR. Chosen over the SQLAlchemy transport on SQLite: it needs no extra
+# package and never contends for SQLite's single write lock with the web process.
+CELERY_DATA_DIR = Path(os.environ.get("CELERY_DATA_DIR", str(BASE_DIR / ".celery")))
+
+
+def _celery_redis_url(url: str) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "unix":
+        db = int(query.get("db", "0"))
+        query["db"] = os.environ.get("CELERY_REDIS_DB", "").strip() or str((db + 1) % 16)
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    db = int((parts.path or "/0").strip("/") or "0")
+    new_db = os.environ.get("CELERY_REDIS_DB", "").strip() or str((db + 1) % 16)
+    return urlunsplit(parts._replace(path=f"/{new_db}"))
+
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or (
+    _celery_redis_url(REDIS_URL) if REDIS_URL else "filesystem://"
+)
+if CELERY_BROKER_URL == "filesystem://":
+    _queue_dir = str(CELERY_DATA_DIR / "queue")
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": _queue_dir,
+        "data_folder_out": _queue_dir,
+        "control_folder": str(CELERY_DATA_DIR / "control"),
+    }
+    CELERY_RESULT_BACKEND: str | None = None
+else:
+    # acks_late: a message is taken off the queue only when its task has finished. One that a
+    # killed worker held comes back after this many seconds (must exceed the longest task).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600")),
+        # How often a worker looks for such messages to bring back (one cheap Redis query).
+        "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL_SECONDS", "10")),
+        "unacked_restore_throttle": 1,
+    }
+    CELERY_RESULT_BACKEND = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None
+CELERY_TASK_IGNORE_RESULT = True  # tasks record their outcome in the database
+CELERY_TASK_ACKS_LATE = True  # a task a dead worker held runs again (every task is idempotent)
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a task from a request while the broker is down: give up fast (the sweep re-derives the
+# work from the database; echo_site/background.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
+# The schedule: each entry re-derives due work from the database and enqueues one task per row.
+CELERY_BEAT_SCHEDULE = {
+    "orders-sweep": {"task": "orders.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    "disputes-sweep": {"task": "disputes.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    "payments-retry-due": {"task": "payments.retry_due", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    "chat-cleanup": {"task": "chat.cleanup", "schedule": 3600.0},
+    # TODO(issue 18, lead): "files-purge-orphans" calling attachment_purge_orphans(older_than=...)
+    # from a task, e.g. {"task": "orders.purge_orphan_uploads", "schedule": 3600.0}.
+}
+
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -41,7 +41,7 @@ from orders.serializers import (
     ReviewSerializer,
 )
 from orders.state import viewer_role
-from payments.selectors import payment_for_order, payments_simulated
+from payments.selectors import money_needing_admin, payment_for_order, payments_simulated
 from payments.serializers import PaymentSerializer
 
 SIGN_IN = "/signin/"
@@ -311,4 +311,8 @@ def desk(request: HttpRequest) -> HttpResponse:
             {"message": "The mediation desk is for staff only.", "status": 403},
             status=403,
         )
-    return render(request, "frontend/desk.html", {"boot": {"me": {"id": request.user.pk}}})
+    return render(
+        request,
+        "frontend/desk.html",
+        {"boot": {"me": {"id": request.user.pk}}, "money": money_needing_admin()},
+    )

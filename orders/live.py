@@ -93,3 +93,17 @@ def review_left(*, order: Order, review: Review) -> None:
         event=events.REVIEW_NEW,
         data={"order_id": order.pk, "review": dict(ReviewSerializer(review).data)},
     )
+
+
+def order_noticed(*, order: Order, event: OrderEvent, name: str) -> None:
+    """A notice of the time-based rules (events.ORDER_LATE, events.ORDER_REMINDER)."""
+    broadcast_on_commit(
+        groups=order_groups(order),
+        event=name,
+        data={
+            "order_id": order.pk,
+            "seq": event.seq,
+            "order": order_data(order),
+            "event": event_data(event),
+        },
+    )

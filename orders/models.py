@@ -97,6 +97,13 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The time-based rules (orders/timed.py) read and stamp these; each stamp is written once,
+    # under the order's row lock, by the rule it belongs to.
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)  # the latest delivery
+    late_at = models.DateTimeField(null=True, blank=True)  # marked late (once)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)  # for the latest delivery
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,6 +116,10 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["buyer", "-created_at"]),
             models.Index(fields=["creator", "-created_at"]),
+            # The sweeps: due work by status and time (orders/timed.py).
+            models.Index(fields=["status", "created_at"], name="order_status_created"),
+            models.Index(fields=["status", "due_at"], name="order_status_due"),
+            models.Index(fields=["status", "delivered_at"], name="order_status_delivered"),
         ]
 
     def __str__(self) -> str:
@@ -118,13 +129,31 @@ class Order(models.Model):
         return user_id is not None and user_id in (self.buyer_id, self.creator_id)
 
 
+class OrderEventKind(models.TextChoices):
+    MOVE = "move", "Status move"
+    LATE = "late", "Marked late"  # from_status == to_status: the order did not move
+    REMINDER = "reminder", "Auto-complete reminder"  # likewise
+
+
+# The system actor: what the time-based rules do is recorded with no actor user (actor NULL);
+# REST and frames show it as actor_kind "system" with this actor_username.
+SYSTEM_USERNAME = "system"
+
+
 class OrderEvent(models.Model):
-    """One recorded status move (placement included), with its place in the timeline."""
+    """One recorded status move (placement included), or a notice of the time-based rules (late,
+    reminder), with its place in the timeline."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=OrderEventKind.choices, default="move")
+    # NULL: the system (orders/timed.py), not a person.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="order_events"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="order_events",
+        null=True,
+        blank=True,
     )
     from_status = models.CharField(max_length=12, blank=True, default="")
     to_status = models.CharField(max_length=12, choices=OrderStatus.choices)

@@ -16,7 +16,18 @@ from rest_framework import serializers
 from echo_site.realtime import api_datetime
 
 from . import hooks
-from .models import Item, ItemType, Message, Order, OrderEvent, OrderStatus, Review
+from .deadlines import DEADLINE_KINDS, order_deadline
+from .models import (
+    SYSTEM_USERNAME,
+    Item,
+    ItemType,
+    Message,
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderStatus,
+    Review,
+)
 from .selectors import order_allowed_moves, order_is_paid, order_open_dispute_id
 
 
@@ -250,11 +261,35 @@ def order_payload(
         "created_at": _when(order.created_at),
         "updated_at": _when(order.updated_at),
         "completed_at": _when(order.completed_at),
+        "accepted_at": _when(order.accepted_at),
+        "due_at": _when(order.due_at),
+        "delivered_at": _when(order.delivered_at),
+        "late_at": _when(order.late_at),
         "allowed_moves": moves,
         "is_paid": bool(paid),
         "payments_simulated": hooks.payments_simulated(),
         "open_dispute_id": open_dispute_id,
+        "deadline": _deadline(order, disputed=open_dispute_id is not None),
     }
+
+
+def _deadline(order: Order, *, disputed: bool) -> dict[str, Any] | None:
+    deadline = order_deadline(order, disputed=disputed)
+    if deadline is None:
+        return None
+    return {"kind": deadline["kind"], "at": api_datetime(deadline["at"])}
+
+
+class DeadlineSerializer(serializers.Serializer):
+    """What the time-based rules will do next, and when (null: nothing is scheduled)."""
+
+    kind = serializers.ChoiceField(
+        choices=[(k, k) for k in DEADLINE_KINDS],
+        help_text="accept_by: the creator must accept by `at`, else the order is cancelled and "
+        "refunded; due_by: delivery due; late_since: past due since `at`; auto_complete: "
+        "completes by itself at `at` unless the buyer answers.",
+    )
+    at = serializers.DateTimeField()
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -282,6 +317,7 @@ class OrderSerializer(serializers.ModelSerializer):
     is_paid = serializers.SerializerMethodField()
     payments_simulated = serializers.SerializerMethodField()
     open_dispute_id = serializers.SerializerMethodField()
+    deadline = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -304,8 +340,17 @@ class OrderSerializer(serializers.ModelSerializer):
             "is_paid",
             "payments_simulated",
             "open_dispute_id",
+            "accepted_at",
+            "due_at",
+            "delivered_at",
+            "late_at",
+            "deadline",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(DeadlineSerializer(allow_null=True))
+    def get_deadline(self, order: Order) -> dict[str, Any] | None:
+        return _deadline(order, disputed=order_open_dispute_id(order=order) is not None)
 
     def get_is_paid(self, order: Order) -> bool:
         return order_is_paid(order=order)
@@ -361,8 +406,21 @@ class OrderMoveInputSerializer(serializers.Serializer):
 
 class OrderEventSerializer(serializers.ModelSerializer):
     order_id = serializers.IntegerField(read_only=True)
-    actor_id = serializers.IntegerField(read_only=True)
-    actor_username = serializers.CharField(source="actor.username", read_only=True)
+    actor_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="null when the system acted (actor_kind)."
+    )
+    actor_username = serializers.SerializerMethodField(
+        help_text='The actor\'s username; "system" when the system acted.'
+    )
+    actor_kind = serializers.SerializerMethodField(
+        help_text="system: recorded by the time-based rules (auto-complete, auto-cancel, late, "
+        "reminder), not by a person."
+    )
+    kind = serializers.ChoiceField(
+        choices=OrderEventKind.choices,
+        read_only=True,
+        help_text="move: a status move; late, reminder: a notice (from_status == to_status).",
+    )
     from_status = serializers.CharField(read_only=True, help_text="Empty for the placement.")
 
     class Meta:
@@ -373,12 +431,21 @@ class OrderEventSerializer(serializers.ModelSerializer):
             "seq",
             "actor_id",
             "actor_username",
+            "actor_kind",
+            "kind",
             "from_status",
             "to_status",
             "note",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=[("user", "user"), ("system", "system")]))
+    def get_actor_kind(self, event: OrderEvent) -> str:
+        return "system" if event.actor_id is None else "user"
+
+    def get_actor_username(self, event: OrderEvent) -> str:
+        return SYSTEM_USERNAME if event.actor is None else str(event.actor.username)
 
 
 class SeqPageQuerySerializer(serializers.Serializer):

@@ -32,6 +32,7 @@ from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import fetch_prepared, sql_constants
 
 from . import hooks, live, usernames
+from .deadlines import due_from
 from .models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -264,9 +265,22 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
         event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note)
 
     # Keep the caller's instance current.
-    for name in ("status", "last_seq", "updated_at", "completed_at"):
+    for name in MOVE_FIELDS:
         setattr(order, name, getattr(locked, name))
     return event
+
+
+# What a move may change on the order: copied back onto the caller's instance.
+MOVE_FIELDS = (
+    "status",
+    "last_seq",
+    "updated_at",
+    "completed_at",
+    "accepted_at",
+    "due_at",
+    "delivered_at",
+    "reminder_sent_at",
+)
 
 
 def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> OrderEvent:
@@ -277,6 +291,13 @@ def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> Order
     fields: dict[str, Any] = {"status": to_status, "last_seq": seq, "updated_at": now}
     if to_status == OrderStatus.COMPLETED:
         fields["completed_at"] = now
+    # The time-based rules' clocks (orders/timed.py, orders/deadlines.py).
+    if from_status == OrderStatus.PENDING and to_status == OrderStatus.IN_PROGRESS:
+        fields["accepted_at"] = now
+        fields["due_at"] = due_from(now)
+    if to_status == OrderStatus.DELIVERED:
+        fields["delivered_at"] = now
+        fields["reminder_sent_at"] = None  # each delivery gets its own reminder
     Order.objects.filter(pk=order.pk).update(**fields)
     for name, value in fields.items():
         setattr(order, name, value)
@@ -316,7 +337,7 @@ def order_settle(*, order: Order, actor: Any, to_status: str, note: str) -> Orde
                 extra={"status": locked.status, "allowed_moves": [], "moves_from_status": []},
             )
         event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note[:1000])
-    for name in ("status", "last_seq", "updated_at", "completed_at"):
+    for name in MOVE_FIELDS:
         setattr(order, name, getattr(locked, name))
     return event
 

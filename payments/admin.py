@@ -67,9 +67,13 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "reversal_amount",
         "attempts",
+        "needs_admin",
+        "next_attempt_at",
+        "last_error",
         "created_at",
     ]
-    list_filter = ["status"]
+    # needs_admin: the worker gave up after PAYMENTS_RETRY_MAX_ATTEMPTS; last_error says why.
+    list_filter = ["needs_admin", "status"]
     search_fields = ["payment__order__id", "stripe_refund_id", "idempotency_key"]
 
 
@@ -84,9 +88,12 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "reversed_amount",
         "status",
         "attempts",
+        "needs_admin",
+        "next_attempt_at",
+        "last_error",
         "paid_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["needs_admin", "status"]
     search_fields = ["payment__order__id", "creator__username", "stripe_transfer_id"]
 
 

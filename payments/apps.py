@@ -10,7 +10,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at module level: their models can be imported only once apps load.
-        from . import selectors, services
+        from . import selectors, services, tasks  # noqa: F401 - tasks: registers them
 
         hooks.register_move_guard(services.order_move_guard)  # 409 order_not_paid
         hooks.register_after_move(services.order_moved)  # refund on cancel, payout on completion

@@ -101,6 +101,10 @@ class Refund(models.Model):
     stripe_reversal_id = models.CharField(max_length=255, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")
+    # After a failed attempt: when the worker tries again (exponential backoff), and, once
+    # PAYMENTS_RETRY_MAX_ATTEMPTS have failed, marked for an admin (last_error says why).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    needs_admin = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -155,6 +159,10 @@ class Payout(models.Model):
     stripe_transfer_id = models.CharField(max_length=255, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")
+    # After a failed attempt: when the worker tries again (exponential backoff), and, once
+    # PAYMENTS_RETRY_MAX_ATTEMPTS have failed, marked for an admin (last_error says why).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    needs_admin = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)

@@ -13,7 +13,7 @@ from orders.models import Order
 from orders.selectors import order_get_for_user
 
 from .gateway import is_simulated
-from .models import PAID_STATUSES, Payment
+from .models import PAID_STATUSES, Payment, Payout, Refund
 
 
 def payment_for_order(*, order: Order) -> Payment | None:
@@ -56,3 +56,34 @@ ORDER_IS_PAID = OrderFact(
 
 def payments_simulated() -> bool:
     return is_simulated()
+
+
+def money_needing_admin(*, limit: int = 100) -> list[dict[str, Any]]:
+    """Payouts and refunds the worker gave up on (PAYMENTS_RETRY_MAX_ATTEMPTS failed attempts),
+    for the mediation desk: what, for which order, how many attempts, and why."""
+    rows: list[dict[str, Any]] = []
+    for payout in Payout.objects.filter(needs_admin=True).select_related("payment")[:limit]:
+        rows.append(
+            {
+                "kind": "Payout",
+                "id": payout.pk,
+                "order_id": payout.payment.order_id,
+                "amount": payout.amount,
+                "attempts": payout.attempts,
+                "reason": payout.last_error,
+                "updated_at": payout.updated_at,
+            }
+        )
+    for refund in Refund.objects.filter(needs_admin=True).select_related("payment")[:limit]:
+        rows.append(
+            {
+                "kind": "Refund",
+                "id": refund.pk,
+                "order_id": refund.payment.order_id,
+                "amount": refund.amount,
+                "attempts": refund.attempts,
+                "reason": refund.last_error,
+                "updated_at": refund.updated_at,
+            }
+        )
+    return sorted(rows, key=lambda row: row["updated_at"])

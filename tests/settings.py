@@ -10,3 +10,8 @@ import os
 os.environ.setdefault("DEBUG", "1")
 
 from echo_site.settings import *  # noqa: E402, F403
+
+# Background tasks run in the test process at the commit that enqueues them
+# (echo_site/background.py); the worker's own tests (tests/timed/test_worker_*.py) start
+# real worker processes.
+CELERY_TASK_ALWAYS_EAGER = True

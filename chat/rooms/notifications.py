@@ -28,6 +28,11 @@ class NotificationsConsumer(LiveConsumer):
         return True
 
     async def on_live_event(self, event: str, data: dict[str, Any]) -> None:
-        if event in (events.ORDER_STATUS, events.ORDER_CREATED):
+        if event in (
+            events.ORDER_STATUS,
+            events.ORDER_CREATED,
+            events.ORDER_LATE,
+            events.ORDER_REMINDER,
+        ):
             data = {**data, "order": with_allowed_moves(data["order"], self.user)}
         await self.send_json({"type": event, **data})

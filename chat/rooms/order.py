@@ -79,4 +79,7 @@ class OrderRoomConsumer(RoomConsumer):
             return data["seq"], {"type": events.MESSAGE_NEW, "message": data["message"]}
         if event in (events.ORDER_STATUS, events.ORDER_CREATED):
             return data["seq"], order_status_frame(data["order"], data["event"], self.user)
+        if event in (events.ORDER_LATE, events.ORDER_REMINDER):
+            frame = order_status_frame(data["order"], data["event"], self.user)
+            return data["seq"], {**frame, "type": event}
         return None

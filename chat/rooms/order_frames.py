@@ -13,6 +13,9 @@ from orders.selectors import unread_counts_for_user, with_payment_and_dispute_st
 from orders.serializers import OrderSerializer
 from orders.state import allowed_moves
 
+# Timeline notices replay under the frame name they were broadcast with.
+NOTICE_FRAMES = {"late": events.ORDER_LATE, "reminder": events.ORDER_REMINDER}
+
 
 def order_snapshot(order: Order, user: Any) -> dict[str, Any]:
     return dict(OrderSerializer(order, context={"request": SimpleNamespace(user=user)}).data)
@@ -57,9 +60,8 @@ def order_timeline_frames(
             frames.append((entry.seq, {"type": events.MESSAGE_NEW, "message": entry.message}))
         elif entry.event_id is not None:
             event = event_data(moves[entry.event_id])
-            frames.append(
-                (entry.seq, {"type": events.ORDER_STATUS, "order": snapshot, "event": event})
-            )
+            kind = NOTICE_FRAMES.get(event["kind"], events.ORDER_STATUS)
+            frames.append((entry.seq, {"type": kind, "order": snapshot, "event": event}))
     return frames
 
 

@@ -19,7 +19,7 @@ from .paying import payment_mark_failed, payment_mark_succeeded, payment_start
 from .payouts import payout_create, payout_execute
 from .reactions import order_move_guard, order_moved
 from .refunds import refund_create, refund_execute
-from .retries import payments_retry
+from .retries import payments_due, payments_retry, payouts_release_waiting
 from .webhooks import WEBHOOK_TOLERANCE_SECONDS, webhook_handle
 
 __all__ = [
@@ -33,7 +33,9 @@ __all__ = [
     "payment_mark_failed",
     "payment_mark_succeeded",
     "payment_start",
+    "payments_due",
     "payments_retry",
+    "payouts_release_waiting",
     "payout_create",
     "payout_execute",
     "platform_fee_for",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.utils import timezone
+
+from echo_site.background import enqueue_on_commit
 
 from ..gateway import GatewayError
 
@@ -21,9 +24,31 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}"[:500]
 
 
-def _after_commit(fn: Callable[[], Any]) -> None:
-    # robust: a failing gateway call after commit is logged, never turned into a failed request.
-    transaction.on_commit(fn, robust=True)
+def _execute_later(task: str, **kwargs: Any) -> None:
+    """The gateway call runs in a worker after commit (echo_site/background.py), not in the
+    request; the periodic `payments.retry_due` finds it again if the message is lost."""
+    enqueue_on_commit(task, **kwargs)
+
+
+# The longest wait between two attempts.
+RETRY_CAP = timedelta(hours=6)
+
+
+def _retry_plan(attempts: int) -> dict[str, Any]:
+    """The retry columns after failed attempt number `attempts`: when to try again
+    (PAYMENTS_RETRY_BASE_SECONDS doubled per attempt), or, after PAYMENTS_RETRY_MAX_ATTEMPTS,
+    no more tries: marked for an admin (last_error holds the reason)."""
+    if attempts >= settings.PAYMENTS_RETRY_MAX_ATTEMPTS:
+        return {"next_attempt_at": None, "needs_admin": True}
+    delay = timedelta(seconds=settings.PAYMENTS_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return {"next_attempt_at": _now() + min(delay, RETRY_CAP), "needs_admin": False}
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+DONE = {"next_attempt_at": None, "needs_admin": False}
 
 
 def _metadata(order_id: int, **more: Any) -> dict[str, str]:

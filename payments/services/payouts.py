@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +10,15 @@ from orders.models import Order
 from .. import live
 from ..gateway import get_gateway, to_cents
 from ..models import FUNDED_STATUSES, CreatorAccount, Payment, Payout, PayoutStatus, Refund
-from ._common import _after_commit, _error_text, _metadata, logger, transfer_group_for
+from ._common import (
+    DONE,
+    _error_text,
+    _execute_later,
+    _metadata,
+    _retry_plan,
+    logger,
+    transfer_group_for,
+)
 from .fees import creator_share_of
 from .refunds import _reverse_transfer_for
 
@@ -49,7 +55,7 @@ def payout_create(*, order: Order) -> Payout | None:
         )
         live.payout_changed(payout=payout)
         if account is not None:
-            _after_commit(partial(payout_execute, payout_id=payout.pk))
+            _execute_later("payments.payout_execute", payout_id=payout.pk)
     return payout
 
 
@@ -101,7 +107,10 @@ def payout_execute(*, payout_id: int) -> Payout:
             failed = Payout.objects.filter(
                 pk=payout.pk, status__in=[PayoutStatus.PENDING, PayoutStatus.FAILED]
             ).update(
-                status=PayoutStatus.FAILED, last_error=_error_text(exc), updated_at=timezone.now()
+                status=PayoutStatus.FAILED,
+                last_error=_error_text(exc),
+                updated_at=timezone.now(),
+                **_retry_plan(payout.attempts),
             )
             payout.refresh_from_db()
             if failed:
@@ -118,6 +127,7 @@ def payout_execute(*, payout_id: int) -> Payout:
                 last_error="",
                 paid_at=now,
                 updated_at=now,
+                **DONE,
             )
         )
         payout.refresh_from_db()
@@ -142,5 +152,5 @@ def _release_waiting_payouts(*, user_id: int) -> int:
         if moved:
             released += 1
             live.payout_changed(payout=Payout.objects.select_related("payment").get(pk=payout_id))
-            _after_commit(partial(payout_execute, payout_id=payout_id))
+            _execute_later("payments.payout_execute", payout_id=payout_id)
     return released

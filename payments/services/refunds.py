@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -14,7 +13,7 @@ from echo_site.errors import ErrorCode, ServiceError
 from .. import live
 from ..gateway import CENT, get_gateway, to_cents
 from ..models import FUNDED_STATUSES, Payment, PaymentStatus, Payout, Refund, RefundStatus
-from ._common import _after_commit, _error_text, _metadata, logger
+from ._common import DONE, _error_text, _execute_later, _metadata, _retry_plan, logger
 from .fees import creator_share_of
 
 
@@ -74,7 +73,7 @@ def _record_refund(
         completed_at=now if done_refund_id else None,
     )
     live.payment_refunded(payment=payment, refund=refund)
-    _after_commit(partial(refund_execute, refund_id=refund.pk))
+    _execute_later("payments.refund_execute", refund_id=refund.pk)
     return refund
 
 
@@ -149,7 +148,10 @@ def refund_execute(*, refund_id: int) -> Refund:
         except Exception as exc:
             logger.warning("refund %s failed: %s", refund.pk, _error_text(exc))
             Refund.objects.filter(pk=refund.pk).exclude(status=RefundStatus.SUCCEEDED).update(
-                status=RefundStatus.FAILED, last_error=_error_text(exc), updated_at=timezone.now()
+                status=RefundStatus.FAILED,
+                last_error=_error_text(exc),
+                updated_at=timezone.now(),
+                **_retry_plan(refund.attempts + 1),
             )
             refund.refresh_from_db()
             return refund
@@ -160,6 +162,7 @@ def refund_execute(*, refund_id: int) -> Refund:
             last_error="",
             completed_at=now,
             updated_at=now,
+            **DONE,
         )
         refund.refresh_from_db()
     if refund.reversal_pending:
@@ -182,13 +185,17 @@ def _reverse_transfer_for(*, refund: Refund) -> None:
         )
     except Exception as exc:
         logger.warning("transfer reversal for refund %s failed: %s", refund.pk, _error_text(exc))
+        attempts = refund.attempts + 1
         Refund.objects.filter(pk=refund.pk).update(
-            last_error=_error_text(exc), updated_at=timezone.now()
+            attempts=attempts,
+            last_error=_error_text(exc),
+            updated_at=timezone.now(),
+            **_retry_plan(attempts),
         )
         return
     with transaction.atomic():
         done = Refund.objects.filter(pk=refund.pk, stripe_reversal_id="").update(
-            stripe_reversal_id=reversal_ref, last_error="", updated_at=timezone.now()
+            stripe_reversal_id=reversal_ref, last_error="", updated_at=timezone.now(), **DONE
         )
         if done:
             Payout.objects.filter(pk=payout.pk).update(

@@ -17,6 +17,9 @@ function row(dispute, fresh) {
       `#${dispute.id} on order #${dispute.order_id}`,
       el("br"),
       el("time", { datetime: dispute.created_at, text: fmtTime(dispute.created_at) }),
+      // Flagged by the worker: open with no admin for DISPUTE_ADMIN_SLA_HOURS.
+      dispute.sla_flagged_at ? el("br") : null,
+      dispute.sla_flagged_at ? el("span", { class: "sla", text: "Waiting too long for an admin" }) : null,
     ),
     el("td", { text: dispute.created_by_username }),
     el("td", { class: "reason", text: dispute.reason }),

@@ -13,6 +13,7 @@ import {
   showError,
   statusLabel,
 } from "./dom.js";
+import { eventWhat, renderDeadline } from "./deadline.js";
 import { LiveSocket } from "./live.js";
 import { startStripePayment } from "./stripe.js";
 
@@ -62,6 +63,7 @@ function openDispute() {
 
 function renderOrder() {
   setStatusBadge(document.getElementById("status"), order.status);
+  renderDeadline(order, me.role);
   renderActions();
   renderPayment();
   renderReview();
@@ -131,9 +133,7 @@ function addEvent(event) {
     { dataset: { seq: String(event.seq) } },
     el("span", {
       class: "what",
-      text: event.from_status
-        ? `${statusLabel(event.from_status)} → ${statusLabel(event.to_status)}`
-        : "Order placed",
+      text: eventWhat(event, statusLabel),
     }),
     " by ",
     el("span", { class: "who", text: event.actor_username }),
@@ -349,6 +349,8 @@ function onFrame(frame) {
       break;
     case "order.status":
     case "order.created":
+    case "order.late":
+    case "order.reminder":
       if (frame.event && chat.accept(frame.event.seq)) addEvent(frame.event);
       applyOrder(frame.order);
       break;
