@@ -11,11 +11,12 @@ from typing import Any
 from echo_site import events
 from echo_site.realtime import broadcast_on_commit, order_group, user_group
 
-from .models import Message, Order, OrderEvent, Review
+from .models import Delivery, Message, Order, OrderEvent, Review
 from .serializers import (
     OrderEventSerializer,
     OrderSerializer,
     ReviewSerializer,
+    delivery_payload,
     message_payload,
 )
 
@@ -92,4 +93,16 @@ def review_left(*, order: Order, review: Review) -> None:
         groups=order_groups(order),
         event=events.REVIEW_NEW,
         data={"order_id": order.pk, "review": dict(ReviewSerializer(review).data)},
+    )
+
+
+def delivery_submitted(*, order: Order, delivery: Delivery) -> None:
+    broadcast_on_commit(
+        groups=order_groups(order),
+        event=events.DELIVERY_NEW,
+        data={
+            "order_id": order.pk,
+            "seq": delivery.seq,
+            "delivery": delivery_payload(delivery, revisions_allowed=order.revisions_allowed),
+        },
     )

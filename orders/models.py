@@ -7,6 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+MAX_DELIVERY_DAYS = 365
+MAX_REVISIONS = 20
+
 
 class ItemType(models.TextChoices):
     PRODUCT = "PRODUCT", "Product"
@@ -25,6 +28,14 @@ class Item(models.Model):
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
+    # The listing's delivery terms: days from acceptance to delivery, and revision rounds
+    # included (NULL: unlimited). Copied into each order (ORDER_TERMS).
+    delivery_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(MAX_DELIVERY_DAYS)]
+    )
+    revisions_included = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=None, validators=[MaxValueValidator(MAX_REVISIONS)]
+    )
     # Deleting a listing archives it: orders placed against it keep their history.
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,6 +46,15 @@ class Item(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(base_price__gte=0), name="item_base_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_days__gte=1) & Q(delivery_days__lte=MAX_DELIVERY_DAYS),
+                name="item_delivery_days_1_to_365",
+            ),
+            models.CheckConstraint(
+                condition=Q(revisions_included__isnull=True)
+                | Q(revisions_included__lte=MAX_REVISIONS),
+                name="item_revisions_included_0_to_20",
             ),
         ]
         indexes = [models.Index(fields=["creator", "is_archived"])]
@@ -65,6 +85,8 @@ ORDER_TERMS: dict[str, str] = {
     "item_description": "description",
     "item_type": "item_type",
     "listed_price": "base_price",
+    "delivery_days": "delivery_days",
+    "revisions_included": "revisions_included",
 }
 
 
@@ -87,6 +109,11 @@ class Order(models.Model):
     item_description = models.TextField(blank=True)
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
     listed_price = models.DecimalField(max_digits=10, decimal_places=2)
+    delivery_days = models.PositiveSmallIntegerField(default=7)
+    revisions_included = models.PositiveSmallIntegerField(null=True, blank=True, default=None)
+    # Revision rounds the creator granted beyond the listing's, and the rounds the buyer used.
+    revisions_granted = models.PositiveSmallIntegerField(default=0)
+    revisions_used = models.PositiveSmallIntegerField(default=0)
     # The price agreed for this order (the listed price unless the parties agreed another).
     final_price = models.DecimalField(max_digits=10, decimal_places=2)
     status = models.CharField(
@@ -97,6 +124,9 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the creator accepted (PENDING -> IN_PROGRESS), and the delivery due date from it.
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -117,6 +147,18 @@ class Order(models.Model):
     def is_party(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in (self.buyer_id, self.creator_id)
 
+    @property
+    def revisions_allowed(self) -> int | None:
+        """Revision rounds the buyer may ask for in all (None: unlimited)."""
+        if self.revisions_included is None:
+            return None
+        return self.revisions_included + self.revisions_granted
+
+
+class EventKind(models.TextChoices):
+    MOVE = "move", "Status move"
+    REVISIONS_GRANTED = "revisions_granted", "Revisions granted"
+
 
 class OrderEvent(models.Model):
     """One recorded status move (placement included), with its place in the timeline."""
@@ -129,6 +171,8 @@ class OrderEvent(models.Model):
     from_status = models.CharField(max_length=12, blank=True, default="")
     to_status = models.CharField(max_length=12, choices=OrderStatus.choices)
     note = models.CharField(max_length=1000, blank=True, default="")
+    # A move, or an entry that changes no status (the creator granting revision rounds).
+    kind = models.CharField(max_length=20, choices=EventKind.choices, default=EventKind.MOVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -210,3 +254,70 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review of order #{self.order_id}: {self.score}"
+
+
+class DeliveryDecision(models.TextChoices):
+    PENDING = "", "Awaiting the buyer"
+    ACCEPTED = "accepted", "Accepted"
+    REVISION_REQUESTED = "revision_requested", "Revision requested"
+
+
+class Delivery(models.Model):
+    """The creator's delivered work: a message and files, on the order's timeline."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="deliveries")
+    seq = models.PositiveBigIntegerField()
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    message = models.TextField()
+    # 0 for the first delivery, n for the delivery answering the n-th revision request.
+    revision = models.PositiveSmallIntegerField(default=0)
+    decision = models.CharField(
+        max_length=20, choices=DeliveryDecision.choices, blank=True, default=""
+    )
+    decision_note = models.CharField(max_length=1000, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "seq"], name="delivery_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery #{self.order_id}/{self.seq}"
+
+
+class Attachment(models.Model):
+    """An uploaded file, stored under an unguessable key; evidence, so never deleted by users.
+
+    Uploaded on an order (its parties only), then claimed by one message, delivery or dispute
+    message (`claimed_at`). Unclaimed uploads are purged after ATTACHMENT_ORPHAN_HOURS.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attachments"
+    )
+    key = models.CharField(max_length=255, unique=True)
+    preview_key = models.CharField(max_length=255, blank=True, default="")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["claimed_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Attachment {self.pk} ({self.original_name})"

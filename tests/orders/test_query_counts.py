@@ -94,7 +94,8 @@ def test_order_messages_list(api: Any, order: Any, buyer: Any, creator: Any) -> 
         assert response.status_code == 200, response.content
         return len(response.json()["results"])
 
-    assert query_counts(grow=grow, read=read) == [2, 2]
+    # The page, its messages, and their files (one prefetch query).
+    assert query_counts(grow=grow, read=read) == [3, 3]
 
 
 def test_order_events_list(api: Any, order: Any, buyer: Any, creator: Any) -> None:
@@ -181,4 +182,4 @@ def test_order_page_with_its_messages(client: Any, order: Any, buyer: Any, creat
         assert response.status_code == 200
         return len(response.context["boot"]["messages"])
 
-    assert query_counts(grow=grow, read=read) == [13, 13]
+    assert query_counts(grow=grow, read=read) == [14, 14]  # 13, and the messages' files
