@@ -64,6 +64,12 @@ def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
             created_at=row[8],
             updated_at=row[9],
             completed_at=row[10],
+            delivery_days=row[17],
+            revisions_included=row[18],
+            revisions_granted=row[19],
+            revisions_used=row[20],
+            accepted_at=row[21],
+            due_at=row[22],
         )
         if not (order.is_party(user.pk) or is_admin(user)):
             raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
@@ -104,7 +110,9 @@ SELECT o.id, o.buyer_id, o.creator_id, o.item_id, o.item_title, o.final_price, o
      WHERE m.order_id = o.id AND m.sender_id <> %(user)s::bigint
        AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
                              WHERE r.order_id = o.id AND r.user_id = %(user)s::bigint), 0)),
-    o.item_description, o.item_type, o.listed_price
+    o.item_description, o.item_type, o.listed_price,
+    o.delivery_days, o.revisions_included, o.revisions_granted, o.revisions_used,
+    o.accepted_at, o.due_at
 FROM {Order._meta.db_table} o
 WHERE o.id = %(order)s::bigint
 """  # noqa: S608 - our own table names and constants; every value is a parameter
