@@ -155,7 +155,7 @@ export class Deliveries {
     if (this.form) return; // keep what the creator typed and chose across live re-renders
     const message = el("textarea", { id: "delivery-message", rows: "3", maxlength: "5000", required: true });
     const error = el("p", { class: "error", role: "alert", hidden: true });
-    const submit = el("button", { type: "submit", text: "Send the work" });
+    const submit = el("button", { type: "submit", text: "Hand over the work" });
     const picker = new FilePicker({
       orderId: order.id,
       max: MAX_FILES,
