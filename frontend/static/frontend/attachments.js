@@ -80,7 +80,7 @@ export class FilePicker {
     this.max = max;
     this.onChange = onChange || (() => {});
     this.entries = [];
-    this.input = el("input", { type: "file", multiple: true, class: "file-input", "aria-label": label });
+    this.input = el("input", { "type": "file", multiple: true, class: "file-input", "aria-label": label });
     this.list = el("ul", { class: "uploads" });
     this.node = el(
       "div",

@@ -195,7 +195,7 @@ export class Deliveries {
 
   grantForm(order) {
     const error = el("p", { class: "error", role: "alert", hidden: true });
-    const count = el("input", { type: "number", min: "1", max: "20", value: "1", "aria-label": "Extra revision rounds" });
+    const count = el("input", { "type": "number", min: "1", max: "20", value: "1", "aria-label": "Extra revision rounds" });
     return el(
       "div",
       { class: "row grant" },
