@@ -489,6 +489,12 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+if ATTACHMENTS_S3_BUCKET:
+    # Image previews load from the store's presigned URLs.
+    _s3_endpoint = os.environ.get("ATTACHMENTS_S3_ENDPOINT_URL", "").strip().rstrip("/")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(
+        _s3_endpoint or "https://*.amazonaws.com"
+    )
 
 LOGGING = {
     "version": 1,
