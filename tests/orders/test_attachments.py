@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import storages
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
@@ -263,3 +264,21 @@ def test_there_is_no_delete_endpoint(api: Any, order: Any, buyer: Any) -> None:
     attachment_id = post_file(api, buyer, order, "a.pdf", pdf_bytes()).json()["id"]
     assert api(buyer).delete(f"/api/attachments/{attachment_id}").status_code == 405
     assert Attachment.objects.filter(pk=attachment_id).exists()
+
+
+def test_files_past_django_memory_limit_stream_through_a_temporary_file(
+    api: Any, order: Any, buyer: Any, monkeypatch: Any
+) -> None:
+    seen: list[type] = []
+    real = attachment_services.attachment_upload
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(type(kwargs["stream"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr("orders.attachments.views.services.attachment_upload", spy)
+    big = pdf_bytes() + b"0" * (5 * 1024 * 1024)  # over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)
+    response = post_file(api, buyer, order, "big.pdf", big)
+    assert response.status_code == 201, response.content
+    assert response.json()["size"] == len(big)
+    assert seen == [TemporaryUploadedFile]  # on disk, never whole in memory
