@@ -305,8 +305,10 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
         # Payment and dispute guards (409 order_not_paid, dispute_open), registered by those apps.
         for guard in hooks.move_guards:
             guard(order=locked, to_status=to_status, actor=actor)
-        if (from_status, to_status) == (OrderStatus.DELIVERED, OrderStatus.IN_PROGRESS):
-            _check_revision_left(locked)
+        if (from_status, to_status) == (OrderStatus.DELIVERED, OrderStatus.IN_PROGRESS) and not (
+            admin and not locked.is_party(actor.pk)
+        ):
+            _check_revision_left(locked)  # the buyer's rounds; an admin mediating may reopen
         event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note)
 
     # Keep the caller's instance current.

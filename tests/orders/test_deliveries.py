@@ -281,3 +281,12 @@ def test_services_reexported_move_still_records_the_decision(
     delivery = deliveries.delivery_submit(order=order, creator=creator, message="Done")
     services.order_move(order=order, actor=buyer, to_status="COMPLETED")
     assert Delivery.objects.get(pk=delivery.pk).decision == "accepted"
+
+
+def test_an_admin_may_reopen_a_delivery_past_the_rounds(
+    make_order: Any, creator: Any, buyer: Any, admin_user: Any
+) -> None:
+    order = _limited_order(make_order, 0)
+    deliveries.delivery_submit(order=order, creator=creator, message="Done")
+    services.order_move(order=order, actor=admin_user, to_status="IN_PROGRESS", note="Mediation")
+    assert Order.objects.get(pk=order.pk).status == "IN_PROGRESS"
