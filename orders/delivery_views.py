@@ -11,9 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from echo_site.errors import ErrorCode, ServiceError
 from echo_site.parsers import DecimalJSONParser
 
 from . import deliveries, selectors
+from .attachments.services import MAX_PER_DELIVERY
 from .attachments.views import upload_all, uploaded_files
 from .serializers import (
     DeliveryInputSerializer,
@@ -75,8 +77,12 @@ class OrderDeliveriesView(APIView):
             body = request.data
         data = parse(DeliveryInputSerializer, body)
         ids = list(data.get("attachment_ids") or [])
-        if len(ids) + len(files) > 10:
-            data = parse(DeliveryInputSerializer, {**data, "attachment_ids": [1] * 11})
+        if len(ids) + len(files) > MAX_PER_DELIVERY:
+            raise ServiceError(
+                ErrorCode.INVALID,
+                f"files: At most {MAX_PER_DELIVERY} files in a delivery.",
+                fields={"files": [f"At most {MAX_PER_DELIVERY} files."]},
+            )
         if order.creator_id == request.user.pk and order.status == "IN_PROGRESS":
             # Uploads only for a delivery that can be made; a later refusal leaves them
             # unclaimed for the purge.
