@@ -137,9 +137,11 @@ function addEvent(event) {
     { dataset: { seq: String(event.seq) } },
     el("span", {
       class: "what",
-      text: event.from_status
-        ? `${statusLabel(event.from_status)} → ${statusLabel(event.to_status)}`
-        : "Order placed",
+      text: event.kind === "revisions_granted"
+        ? "Revision rounds granted"
+        : event.from_status
+          ? `${statusLabel(event.from_status)} → ${statusLabel(event.to_status)}`
+          : "Order placed",
     }),
     " by ",
     el("span", { class: "who", text: event.actor_username }),
