@@ -184,7 +184,7 @@ def test_order_page_with_its_messages(client: Any, order: Any, buyer: Any, creat
         assert response.status_code == 200
         return len(response.context["boot"]["messages"])
 
-    assert query_counts(grow=grow, read=read) == [14, 14]  # 13, and the messages' files
+    assert query_counts(grow=grow, read=read) == [15, 15]  # 13, the messages' files, deliveries
 
 
 def test_order_deliveries_list(api: Any, make_order: Any, buyer: Any, creator: Any) -> None:
