@@ -112,3 +112,22 @@ async def test_message_send_carries_files_uploaded_first(
     assert error["code"] == "invalid"
     for comm in (b, c, late):
         await comm.disconnect()
+
+
+async def test_a_revision_grant_is_on_the_timeline_live(
+    make_order: Any, buyer: Any, creator: Any
+) -> None:
+    order = await database_sync_to_async(make_order)("IN_PROGRESS")
+    await database_sync_to_async(type(order).objects.filter(pk=order.pk).update)(
+        revisions_included=1
+    )
+    await database_sync_to_async(order.refresh_from_db)()
+    b, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
+    event = await database_sync_to_async(deliveries.revisions_grant)(
+        order=order, creator=creator, count=2, note="On the house"
+    )
+    frame = await receive_until(b, "order.status")
+    assert frame["event"]["kind"] == "revisions_granted"
+    assert frame["event"]["seq"] == event.seq
+    assert frame["order"]["revisions_granted"] == 2
+    await b.disconnect()
