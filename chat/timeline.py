@@ -64,8 +64,10 @@ class RoomConsumer(LiveConsumer):
         """(seq, frame) for every timeline entry after `after`, oldest first."""
         raise NotImplementedError
 
-    def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
-        """Store a message; return (its JSON, its seq)."""
+    def post_message(
+        self, content: str, client_id: str | None, attachment_ids: list[int] | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """Store a message (with files uploaded before); return (its JSON, its seq)."""
         raise NotImplementedError
 
     def mark_read(self, seq: int) -> int:
@@ -269,6 +271,7 @@ class RoomConsumer(LiveConsumer):
             raise validation_error(ValidationError(serializer.errors))
         text = serializer.validated_data["content"]
         client_id = serializer.validated_data.get("client_id")
+        attachment_ids = serializer.validated_data.get("attachment_ids") or None
         if not await ratelimit.message_allowed(user_id=self.user.pk):
             raise FrameError(
                 ErrorCode.RATE_LIMITED,
@@ -279,7 +282,7 @@ class RoomConsumer(LiveConsumer):
         # The lock is held across the write: no replay (gap filler, heartbeat) may deliver our
         # own message as message.new before its ack.
         async with self.seq_lock:
-            message, seq = await in_db_thread(self.post_message)(text, client_id)
+            message, seq = await in_db_thread(self.post_message)(text, client_id, attachment_ids)
             ack = {"type": events.MESSAGE_ACK, "client_id": client_id, "message": message}
             if seq <= self.delivered_seq:  # a retried client_id: the original, acked again
                 await self.send_json(ack)

@@ -80,6 +80,11 @@ class DisputeMessage(models.Model):
     from_admin = models.BooleanField(default=False)
     client_id = models.CharField(max_length=64, null=True, blank=True)
     sent_at = models.DateTimeField(auto_now_add=True)
+    # Evidence: files uploaded on the dispute's order (orders.Attachment), each sent once. The
+    # link lives here so that orders never imports disputes.
+    attachments = models.ManyToManyField(
+        "orders.Attachment", blank=True, related_name="dispute_messages"
+    )
 
     class Meta:
         ordering = ["dispute_id", "seq"]

@@ -97,5 +97,6 @@ def dispute_messages_after(*, dispute_id: int, after: int, limit: int) -> list[D
     return list(
         DisputeMessage.objects.filter(dispute_id=dispute_id, seq__gt=after)
         .select_related("sender")
+        .prefetch_related("attachments")
         .order_by("seq")[:limit]
     )

@@ -7,7 +7,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from echo_site.realtime import api_datetime
-from orders.serializers import MAX_ID, MoneyInputField, StrictCharField, StrictIntegerField
+from orders.serializers import (
+    MAX_ID,
+    AttachmentPayload,
+    AttachmentSerializer,
+    MoneyInputField,
+    StrictCharField,
+    StrictIntegerField,
+    attachment_payloads,
+)
 
 from .models import Dispute, DisputeMessage, DisputeOutcome
 from .selectors import dispute_allowed_outcomes
@@ -76,6 +84,7 @@ class DisputeMessagePayload(TypedDict):
     sent_at: str
     from_admin: bool
     client_id: str | None
+    attachments: list[AttachmentPayload]
 
 
 def dispute_message_payload(message: DisputeMessage) -> DisputeMessagePayload:
@@ -92,6 +101,7 @@ def dispute_message_payload(message: DisputeMessage) -> DisputeMessagePayload:
         "sent_at": api_datetime(message.sent_at),
         "from_admin": message.from_admin,
         "client_id": message.client_id,
+        "attachments": attachment_payloads(message),
     }
 
 
@@ -101,6 +111,7 @@ class DisputeMessageSerializer(serializers.ModelSerializer):
     dispute_id = serializers.IntegerField(read_only=True)
     sender_id = serializers.IntegerField(read_only=True)
     sender_username = serializers.CharField(source="sender.username", read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = DisputeMessage
@@ -114,6 +125,7 @@ class DisputeMessageSerializer(serializers.ModelSerializer):
             "sent_at",
             "from_admin",
             "client_id",
+            "attachments",
         ]
         read_only_fields = fields
 
@@ -161,6 +173,12 @@ class DisputeMessageInputSerializer(serializers.Serializer):
         help_text="ECHO's name for content.",
     )
     client_id = StrictCharField(max_length=64, required=False, allow_null=True)
+    attachment_ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=5,
+        help_text="Files uploaded first (POST /api/orders/{order_id}/attachments), at most 5.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if "content" not in attrs and "message" not in attrs:

@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
 from orders import services as order_services
+from orders.attachments.services import MAX_PER_MESSAGE, attachments_claim
 from orders.models import FINAL_STATUSES, Order, OrderStatus
 from orders.selectors import is_admin
+from orders.serializers import attachment_payload
 from orders.services import message_input_clean
 from payments import services as payments
 from payments.models import FUNDED_STATUSES, Payment
@@ -146,11 +148,17 @@ def dispute_thread_check(*, dispute_id: int) -> None:
 
 
 def dispute_message_post(
-    *, dispute: Dispute, sender: Any, content: str, client_id: str | None = None
+    *,
+    dispute: Dispute,
+    sender: Any,
+    content: str,
+    client_id: str | None = None,
+    attachment_ids: list[int] | None = None,
 ) -> tuple[DisputeMessage, bool]:
     """Store a message in the dispute's thread; returns (message, created).
 
     The same client_id again from the same sender returns the first message.
+    `attachment_ids`: up to 5 of the sender's uploads on the dispute's order, not yet sent.
     """
     content, client_id = message_input_clean(content=content, client_id=client_id)
     admin = is_admin(sender)
@@ -180,6 +188,16 @@ def dispute_message_post(
             from_admin=from_admin,
             client_id=client_id,
         )
+        if attachment_ids:
+            files = attachments_claim(
+                order=locked.order, uploader=sender, ids=attachment_ids, limit=MAX_PER_MESSAGE
+            )
+            message.attachments.set(files)
+            message.attachment_payloads = [  # type: ignore[attr-defined]
+                attachment_payload(a) for a in files
+            ]
+        else:
+            message.attachment_payloads = []  # type: ignore[attr-defined]
         DisputeReadMark.objects.update_or_create(
             dispute=locked, user=sender, defaults={"last_read_seq": locked.last_seq}
         )

@@ -29,7 +29,7 @@ from .serializers import (
 def _detail(dispute_id: int) -> dict:
     dispute = (
         Dispute.objects.select_related("opened_by")
-        .prefetch_related("messages__sender")
+        .prefetch_related("messages__sender", "messages__attachments")
         .get(pk=dispute_id)
     )
     return dict(DisputeDetailSerializer(dispute).data)
@@ -106,6 +106,7 @@ class DisputeMessagesView(APIView):
             sender=request.user,
             content=data["content"],
             client_id=data.get("client_id"),
+            attachment_ids=data.get("attachment_ids"),
         )
         return Response(
             DisputeMessageSerializer(message).data,

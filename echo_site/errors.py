@@ -61,6 +61,9 @@ class ErrorCode(StrEnum):
     DISPUTE_CLOSED = "dispute_closed"
     OUTCOME_NOT_ALLOWED = "outcome_not_allowed"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    REVISIONS_EXHAUSTED = "revisions_exhausted"
+    FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"
+    LINK_EXPIRED = "link_expired"
     # The websocket protocol only (error frames, never an HTTP status): docs/websocket-protocol.md
     BINARY_NOT_SUPPORTED = "binary_not_supported"
     EMPTY_FRAME = "empty_frame"
@@ -104,6 +107,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DISPUTE_CLOSED: 409,
     ErrorCode.OUTCOME_NOT_ALLOWED: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.REVISIONS_EXHAUSTED: 409,
+    ErrorCode.FILE_TYPE_NOT_ALLOWED: 415,
+    ErrorCode.LINK_EXPIRED: 403,
 }
 
 

@@ -35,6 +35,7 @@ SYNC_DONE: Final = "sync.done"
 PONG: Final = "pong"
 ERROR: Final = "error"
 REVIEW_NEW: Final = "review.new"
+DELIVERY_NEW: Final = "delivery.new"
 PAYMENT_SUCCEEDED: Final = "payment.succeeded"
 PAYMENT_FAILED: Final = "payment.failed"
 PAYMENT_REFUNDED: Final = "payment.refunded"
@@ -71,6 +72,7 @@ MessagePreviewJSON = Annotated[dict[str, Any], Resource("Message", (("preview", 
 DisputeJSON = Annotated[dict[str, Any], Resource("Dispute")]
 DisputeMessageJSON = Annotated[dict[str, Any], Resource("DisputeMessage")]
 ReviewJSON = Annotated[dict[str, Any], Resource("Review")]
+DeliveryJSON = Annotated[dict[str, Any], Resource("Delivery")]
 PaymentJSON = Annotated[dict[str, Any], Resource("Payment")]
 RefundJSON = Annotated[dict[str, Any], Resource("Refund")]
 PayoutJSON = Annotated[dict[str, Any], Resource("Payout")]
@@ -166,6 +168,16 @@ class OrderStatus(TypedDict):
     type: Literal["order.status", "order.late", "order.reminder"]
     order: OrderJSON
     event: OrderEventJSON
+
+
+class DeliveryNew(TypedDict):
+    """The creator delivered: the delivery with its files, on the order's timeline (seq), in the
+    order's room and both parties' feeds; the order.status frame of the move follows."""
+
+    type: Literal["delivery.new"]
+    order_id: int
+    seq: int
+    delivery: DeliveryJSON
 
 
 class OrderChangeInFeed(TypedDict):
@@ -276,6 +288,7 @@ class MessageSend(TypedDict):
     type: Literal["message.send"]
     content: str
     client_id: NotRequired[str | None]
+    attachment_ids: NotRequired[list[int]]
     ref: NotRequired[ErrorRef]
 
 
@@ -323,7 +336,7 @@ ROOMS = (
         "moves on one gap-free timeline (seq), typing, presence, read marks, and everything "
         "else that happens to the order.",
         sends=(OrderHello, MessageNew, MessageAck, OrderStatus, OrderRead, Typing, Presence)
-        + (SyncDone, *_ORDER_NEWS, *_ANY_ROOM),
+        + (DeliveryNew, SyncDone, *_ORDER_NEWS, *_ANY_ROOM),
         receives=_TIMELINE_IN,
     ),
     Room(
@@ -331,7 +344,7 @@ ROOMS = (
         address="/ws/notifications/",
         description="Everything on every order where the caller is a party (message previews, "
         "moves, read marks, payments, reviews, disputes).",
-        sends=(NotificationsHello, MessageNewInFeed, OrderChangeInFeed, OrderRead)
+        sends=(NotificationsHello, MessageNewInFeed, OrderChangeInFeed, OrderRead, DeliveryNew)
         + (*_ORDER_NEWS, *_ANY_ROOM),
         receives=(Ping,),
     ),

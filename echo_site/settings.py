@@ -386,8 +386,6 @@ if not _fee_ok:
 PAYMENTS_RETRY_MIN_AGE_SECONDS = int(os.environ.get("PAYMENTS_RETRY_MIN_AGE_SECONDS", "60"))
 
 # --- Order rules (time-based; the worker's schedule applies them) ------------------------------
-# Days a creator has to deliver after accepting (until orders carry their own delivery days).
-DEFAULT_DELIVERY_DAYS = int(os.environ.get("DEFAULT_DELIVERY_DAYS", "7"))
 # A DELIVERED order the buyer does not answer completes by itself after this many days.
 AUTO_COMPLETE_DAYS = int(os.environ.get("AUTO_COMPLETE_DAYS", "3"))
 # A PENDING order the creator does not accept is cancelled (and refunded) after this many days.
@@ -476,8 +474,60 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# --- Uploaded files (orders/attachments/) ---------------------------------------------------------
+# The file system under MEDIA_ROOT by default; any S3-compatible store when ATTACHMENTS_S3_BUCKET
+# is set (django-storages, configured only from the environment: README "Attachments").
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media"))
+MAX_UPLOAD_MB = int(os.environ.get("MAX_UPLOAD_MB", "50"))
+ATTACHMENT_TYPES = env_list(
+    "ATTACHMENT_TYPES",
+    [
+        "application/pdf", "text/plain", "text/csv", "application/rtf",
+        "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "image/png", "image/jpeg", "image/gif", "image/webp",
+        "audio/mpeg", "audio/wav", "audio/ogg", "audio/flac", "audio/mp4",
+        "video/mp4", "video/webm", "video/quicktime",
+        "application/zip", "application/gzip", "application/x-7z-compressed", "application/x-tar",
+    ],
+)  # fmt: skip
+ATTACHMENT_URL_SECONDS = int(os.environ.get("ATTACHMENT_URL_SECONDS", "300"))
+ATTACHMENT_ORPHAN_HOURS = int(os.environ.get("ATTACHMENT_ORPHAN_HOURS", "24"))
+ATTACHMENTS_S3_BUCKET = os.environ.get("ATTACHMENTS_S3_BUCKET", "").strip()
+if ATTACHMENTS_S3_BUCKET:
+    _attachments_storage: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            "endpoint_url": os.environ.get("ATTACHMENTS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("ATTACHMENTS_S3_REGION") or None,
+            "access_key": os.environ.get("ATTACHMENTS_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("ATTACHMENTS_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": ATTACHMENT_URL_SECONDS,
+            "file_overwrite": False,
+            "addressing_style": os.environ.get("ATTACHMENTS_S3_ADDRESSING_STYLE") or None,
+        },
+    }
+else:
+    _attachments_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(MEDIA_ROOT) / "attachments")},
+    }
+# Uploads stream to a temporary file chunk by chunk, never whole into memory
+# (orders/attachments/uploads.py counts them against MAX_UPLOAD_MB as they arrive).
+FILE_UPLOAD_HANDLERS = [
+    "orders.attachments.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": _attachments_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -519,6 +569,12 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+if ATTACHMENTS_S3_BUCKET:
+    # Image previews load from the store's presigned URLs.
+    _s3_endpoint = os.environ.get("ATTACHMENTS_S3_ENDPOINT_URL", "").strip().rstrip("/")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(
+        _s3_endpoint or "https://*.amazonaws.com"
+    )
 
 LOGGING = {
     "version": 1,

@@ -33,6 +33,7 @@ from echo_site.throttling import page_gate
 from orders import selectors, services
 from orders.models import ItemType, OrderStatus
 from orders.serializers import (
+    DeliverySerializer,
     ItemFilterSerializer,
     ItemSerializer,
     MessageSerializer,
@@ -262,6 +263,11 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
         "review": ReviewSerializer(reviews.first()).data if reviews.exists() else None,
         "payment": _order_payment(order),
         "disputes": _order_disputes(order, user),
+        "deliveries": DeliverySerializer(
+            selectors.delivery_list(order=order),
+            many=True,
+            context={"revisions_allowed": order.revisions_allowed},
+        ).data,
     }
     return render(
         request,

@@ -37,9 +37,9 @@ def reminder_at(delivered_at: datetime) -> datetime:
     return delivered_at + timedelta(days=max(settings.AUTO_COMPLETE_DAYS - 1, 0))
 
 
-def due_from(accepted_at: datetime) -> datetime:
-    # TODO(issue 18, lead): the order's frozen delivery_days instead of the default.
-    return accepted_at + timedelta(days=settings.DEFAULT_DELIVERY_DAYS)
+def due_from(order: Order, accepted_at: datetime) -> datetime:
+    """The delivery due date: acceptance plus the order's frozen delivery_days."""
+    return accepted_at + timedelta(days=order.delivery_days)
 
 
 def order_deadline(order: Order, *, disputed: bool, now: datetime | None = None) -> Deadline | None:

@@ -11,11 +11,12 @@ from typing import Any
 from echo_site import events
 from echo_site.realtime import broadcast_on_commit, order_group, user_group
 
-from .models import Message, Order, OrderEvent, Review
+from .models import Delivery, Message, Order, OrderEvent, Review
 from .serializers import (
     OrderEventSerializer,
     OrderSerializer,
     ReviewSerializer,
+    delivery_payload,
     message_payload,
 )
 
@@ -105,5 +106,17 @@ def order_noticed(*, order: Order, event: OrderEvent, name: str) -> None:
             "seq": event.seq,
             "order": order_data(order),
             "event": event_data(event),
+        },
+    )
+
+
+def delivery_submitted(*, order: Order, delivery: Delivery) -> None:
+    broadcast_on_commit(
+        groups=order_groups(order),
+        event=events.DELIVERY_NEW,
+        data={
+            "order_id": order.pk,
+            "seq": delivery.seq,
+            "delivery": delivery_payload(delivery, revisions_allowed=order.revisions_allowed),
         },
     )

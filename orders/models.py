@@ -7,6 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+MAX_DELIVERY_DAYS = 365
+MAX_REVISIONS = 20
+
 
 class ItemType(models.TextChoices):
     PRODUCT = "PRODUCT", "Product"
@@ -25,6 +28,14 @@ class Item(models.Model):
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
+    # The listing's delivery terms: days from acceptance to delivery, and revision rounds
+    # included (NULL: unlimited). Copied into each order (ORDER_TERMS).
+    delivery_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(MAX_DELIVERY_DAYS)]
+    )
+    revisions_included = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=None, validators=[MaxValueValidator(MAX_REVISIONS)]
+    )
     # Deleting a listing archives it: orders placed against it keep their history.
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,6 +46,15 @@ class Item(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(base_price__gte=0), name="item_base_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_days__gte=1) & Q(delivery_days__lte=MAX_DELIVERY_DAYS),
+                name="item_delivery_days_1_to_365",
+            ),
+            models.CheckConstraint(
+                condition=Q(revisions_included__isnull=True)
+                | Q(revisions_included__lte=MAX_REVISIONS),
+                name="item_revisions_included_0_to_20",
             ),
         ]
         indexes = [models.Index(fields=["creator", "is_archived"])]
@@ -65,6 +85,8 @@ ORDER_TERMS: dict[str, str] = {
     "item_description": "description",
     "item_type": "item_type",
     "listed_price": "base_price",
+    "delivery_days": "delivery_days",
+    "revisions_included": "revisions_included",
 }
 
 
@@ -87,6 +109,11 @@ class Order(models.Model):
     item_description = models.TextField(blank=True)
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
     listed_price = models.DecimalField(max_digits=10, decimal_places=2)
+    delivery_days = models.PositiveSmallIntegerField(default=7)
+    revisions_included = models.PositiveSmallIntegerField(null=True, blank=True, default=None)
+    # Revision rounds the creator granted beyond the listing's, and the rounds the buyer used.
+    revisions_granted = models.PositiveSmallIntegerField(default=0)
+    revisions_used = models.PositiveSmallIntegerField(default=0)
     # The price agreed for this order (the listed price unless the parties agreed another).
     final_price = models.DecimalField(max_digits=10, decimal_places=2)
     status = models.CharField(
@@ -128,11 +155,19 @@ class Order(models.Model):
     def is_party(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in (self.buyer_id, self.creator_id)
 
+    @property
+    def revisions_allowed(self) -> int | None:
+        """Revision rounds the buyer may ask for in all (None: unlimited)."""
+        if self.revisions_included is None:
+            return None
+        return self.revisions_included + self.revisions_granted
+
 
 class OrderEventKind(models.TextChoices):
     MOVE = "move", "Status move"
     LATE = "late", "Marked late"  # from_status == to_status: the order did not move
     REMINDER = "reminder", "Auto-complete reminder"  # likewise
+    REVISIONS_GRANTED = "revisions_granted", "Revisions granted"  # the creator, no move
 
 
 # The system actor: what the time-based rules do is recorded with no actor user (actor NULL);
@@ -141,12 +176,16 @@ SYSTEM_USERNAME = "system"
 
 
 class OrderEvent(models.Model):
-    """One recorded status move (placement included), or a notice of the time-based rules (late,
-    reminder), with its place in the timeline."""
+    """One recorded status move (placement included), a notice of the time-based rules (late,
+    reminder) or a grant of revision rounds, with its place in the timeline."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()
-    kind = models.CharField(max_length=10, choices=OrderEventKind.choices, default="move")
+    # A move, or an entry that changes no status: a notice of the time-based rules (late,
+    # reminder) or the creator granting revision rounds.
+    kind = models.CharField(
+        max_length=20, choices=OrderEventKind.choices, default=OrderEventKind.MOVE
+    )
     # NULL: the system (orders/timed.py), not a person.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -239,3 +278,70 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review of order #{self.order_id}: {self.score}"
+
+
+class DeliveryDecision(models.TextChoices):
+    PENDING = "", "Awaiting the buyer"
+    ACCEPTED = "accepted", "Accepted"
+    REVISION_REQUESTED = "revision_requested", "Revision requested"
+
+
+class Delivery(models.Model):
+    """The creator's delivered work: a message and files, on the order's timeline."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="deliveries")
+    seq = models.PositiveBigIntegerField()
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    message = models.TextField()
+    # 0 for the first delivery, n for the delivery answering the n-th revision request.
+    revision = models.PositiveSmallIntegerField(default=0)
+    decision = models.CharField(
+        max_length=20, choices=DeliveryDecision.choices, blank=True, default=""
+    )
+    decision_note = models.CharField(max_length=1000, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "seq"], name="delivery_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery #{self.order_id}/{self.seq}"
+
+
+class Attachment(models.Model):
+    """An uploaded file, stored under an unguessable key; evidence, so never deleted by users.
+
+    Uploaded on an order (its parties only), then claimed by one message, delivery or dispute
+    message (`claimed_at`). Unclaimed uploads are purged after ATTACHMENT_ORPHAN_HOURS.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attachments"
+    )
+    key = models.CharField(max_length=255, unique=True)
+    preview_key = models.CharField(max_length=255, blank=True, default="")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["claimed_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Attachment {self.pk} ({self.original_name})"

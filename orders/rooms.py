@@ -18,7 +18,7 @@ from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import fetch_prepared
 
 from . import hooks
-from .models import Message, Order, OrderEvent, ReadMark
+from .models import Attachment, Delivery, Message, Order, OrderEvent, ReadMark
 from .selectors import is_admin, order_get_for_user, timeline_after, unread_count
 from .serializers import MessagePayload, OrderSerializer, message_payload, order_payload
 from .state import allowed_moves
@@ -64,10 +64,14 @@ def order_room_state(*, order_id: int, user: Any) -> OrderRoomState:
             created_at=row[8],
             updated_at=row[9],
             completed_at=row[10],
-            accepted_at=row[17],
-            due_at=row[18],
-            delivered_at=row[19],
-            late_at=row[20],
+            delivery_days=row[17],
+            revisions_included=row[18],
+            revisions_granted=row[19],
+            revisions_used=row[20],
+            accepted_at=row[21],
+            due_at=row[22],
+            delivered_at=row[23],
+            late_at=row[24],
         )
         if not (order.is_party(user.pk) or is_admin(user)):
             raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this order.")
@@ -109,6 +113,7 @@ SELECT o.id, o.buyer_id, o.creator_id, o.item_id, o.item_title, o.final_price, o
        AND m.seq > COALESCE((SELECT r.last_read_seq FROM {ReadMark._meta.db_table} r
                              WHERE r.order_id = o.id AND r.user_id = %(user)s::bigint), 0)),
     o.item_description, o.item_type, o.listed_price,
+    o.delivery_days, o.revisions_included, o.revisions_granted, o.revisions_used,
     o.accepted_at, o.due_at, o.delivered_at, o.late_at
 FROM {Order._meta.db_table} o
 WHERE o.id = %(order)s::bigint
@@ -125,11 +130,13 @@ _ORDER_ROOM_SQL: str | None = None
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One timeline entry for a replay: a message's live payload, or an event's id."""
+    """One timeline entry for a replay: a message's live payload, or an event's or a
+    delivery's id."""
 
     seq: int
     message: dict[str, Any] | None = None
     event_id: int | None = None
+    delivery_id: int | None = None
 
 
 # The replay's SQL renders each MessagePayload key from one column expression, in the payload's
@@ -145,6 +152,11 @@ _MESSAGE_COLUMNS = {
     # DRF's ISO 8601 in UTC; the fraction is dropped below when it is zero, as DRF does.
     "sent_at": "to_char(m.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
     "client_id": "m.client_id",
+    # The files in id order, as orders.serializers.attachment_payload renders each.
+    "attachments": f"""COALESCE((SELECT json_agg(json_build_object('id', a.id,
+        'name', a.original_name, 'size', a.size, 'content_type', a.content_type,
+        'has_preview', a.preview_key <> '') ORDER BY a.id)
+        FROM {Attachment._meta.db_table} a WHERE a.message_id = m.id), '[]'::json)""",  # noqa: S608
 }
 
 
@@ -173,21 +185,28 @@ def timeline_payloads_after(*, order_id: int, after: int, limit: int) -> list[Ti
         columns = _message_columns(_MESSAGE_COLUMNS)
         nulls = ", ".join(["NULL"] * (len(columns) - 2))
         _TIMELINE_SQL = f"""
-SELECT m.seq, false, {", ".join(columns)}
+SELECT m.seq, 0, {", ".join(columns)}
 FROM {Message._meta.db_table} m JOIN {get_user_model()._meta.db_table} u ON u.id = m.sender_id
 WHERE m.order_id = %(order)s::bigint AND m.seq > %(after)s::bigint
 UNION ALL
-SELECT e.seq, true, e.id, e.order_id, {nulls}
+SELECT e.seq, 1, e.id, e.order_id, {nulls}
 FROM {OrderEvent._meta.db_table} e
 WHERE e.order_id = %(order)s::bigint AND e.seq > %(after)s::bigint
+UNION ALL
+SELECT d.seq, 2, d.id, d.order_id, {nulls}
+FROM {Delivery._meta.db_table} d
+WHERE d.order_id = %(order)s::bigint AND d.seq > %(after)s::bigint
 ORDER BY 1 LIMIT %(limit)s::bigint
 """  # noqa: S608 - our own table names and column expressions; every value is a parameter
     rows = fetch_prepared(_TIMELINE_SQL, {"order": order_id, "after": after, "limit": limit})
     keys = tuple(_MESSAGE_COLUMNS)
     entries = []
-    for seq, is_event, *values in rows:
-        if is_event:
+    for seq, kind, *values in rows:
+        if kind == 1:
             entries.append(TimelineEntry(seq=seq, event_id=values[0]))
+            continue
+        if kind == 2:
+            entries.append(TimelineEntry(seq=seq, delivery_id=values[0]))
             continue
         message = dict(zip(keys, values, strict=True))
         sent_at = message["sent_at"]
@@ -200,9 +219,12 @@ _TIMELINE_SQL: str | None = None
 
 
 def _timeline_payloads_orm(*, order_id: int, after: int, limit: int) -> list[TimelineEntry]:
-    return [
-        TimelineEntry(seq=row.seq, message=dict(message_payload(row)))
-        if isinstance(row, Message)
-        else TimelineEntry(seq=row.seq, event_id=row.pk)
-        for row in timeline_after(order_id=order_id, after=after, limit=limit)
-    ]
+    entries = []
+    for row in timeline_after(order_id=order_id, after=after, limit=limit):
+        if isinstance(row, Message):
+            entries.append(TimelineEntry(seq=row.seq, message=dict(message_payload(row))))
+        elif isinstance(row, Delivery):
+            entries.append(TimelineEntry(seq=row.seq, delivery_id=row.pk))
+        else:
+            entries.append(TimelineEntry(seq=row.seq, event_id=row.pk))
+    return entries

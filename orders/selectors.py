@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from echo_site.errors import ErrorCode, ServiceError
 
 from . import hooks
-from .models import Item, Message, Order, OrderEvent, ReadMark, Review
+from .models import Attachment, Delivery, Item, Message, Order, OrderEvent, ReadMark, Review
 from .state import allowed_moves
 
 UserLike = AbstractBaseUser | AnonymousUser
@@ -126,7 +126,9 @@ def message_page(
     *, order: Order, after: int = 0, before: int | None = None, limit: int = 50
 ) -> tuple[list[Message], bool]:
     """Messages oldest first: after `after`, or the last `limit` before `before`."""
-    messages = Message.objects.filter(order=order).select_related("sender")
+    messages = (
+        Message.objects.filter(order=order).select_related("sender").prefetch_related("attachments")
+    )
     if before is not None:
         rows = list(messages.filter(seq__gt=after, seq__lt=before).order_by("-seq")[: limit + 1])
         has_more = len(rows) > limit
@@ -144,11 +146,14 @@ def event_page(*, order: Order, after: int = 0, limit: int = 200) -> tuple[list[
     return rows[:limit], len(rows) > limit
 
 
-def timeline_after(*, order_id: int, after: int, limit: int = 500) -> list[Message | OrderEvent]:
-    """Messages and moves after `after`, merged in seq order (at most `limit` entries)."""
+def timeline_after(
+    *, order_id: int, after: int, limit: int = 500
+) -> list[Message | OrderEvent | Delivery]:
+    """Messages, moves and deliveries after `after`, merged in seq order (at most `limit`)."""
     messages = list(
         Message.objects.filter(order_id=order_id, seq__gt=after)
         .select_related("sender")
+        .prefetch_related("attachments")
         .order_by("seq")[:limit]
     )
     events = list(
@@ -156,8 +161,38 @@ def timeline_after(*, order_id: int, after: int, limit: int = 500) -> list[Messa
         .select_related("actor")
         .order_by("seq")[:limit]
     )
-    merged: list[Message | OrderEvent] = sorted([*messages, *events], key=lambda row: row.seq)
+    deliveries = list(
+        Delivery.objects.filter(order_id=order_id, seq__gt=after)
+        .only("id", "seq")
+        .order_by("seq")[:limit]
+    )
+    merged: list[Message | OrderEvent | Delivery] = sorted(
+        [*messages, *events, *deliveries], key=lambda row: row.seq
+    )
     return merged[:limit]
+
+
+def delivery_list(*, order: Order) -> list[Delivery]:
+    """The order's deliveries, newest first, with their files (two queries)."""
+    return list(
+        Delivery.objects.filter(order_id=order.pk).prefetch_related("attachments").order_by("-seq")
+    )
+
+
+def attachment_get_for_user(*, attachment_id: int, user: Any) -> Attachment:
+    """An attachment its viewer may download: a party of its order or an admin (for a dispute
+    message's file the dispute's parties, who are the order's, and admins); an upload not sent
+    yet only by its uploader. 404 when unknown, 403 otherwise."""
+    attachment = Attachment.objects.select_related("order").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"Attachment {attachment_id} does not exist.")
+    order = attachment.order
+    allowed = order.is_party(user.pk) or is_admin(user)
+    if attachment.claimed_at is None and attachment.uploader_id != user.pk:
+        allowed = False
+    if not allowed:
+        raise ServiceError(ErrorCode.NOT_A_PARTY, "You may not see this file.")
+    return attachment
 
 
 def unread_count(*, order: Order, user_id: int) -> int:

@@ -18,7 +18,12 @@ from echo_site.realtime import api_datetime
 from . import hooks
 from .deadlines import DEADLINE_KINDS, order_deadline
 from .models import (
+    MAX_DELIVERY_DAYS,
+    MAX_REVISIONS,
     SYSTEM_USERNAME,
+    Attachment,
+    Delivery,
+    DeliveryDecision,
     Item,
     ItemType,
     Message,
@@ -202,6 +207,8 @@ class ItemSerializer(serializers.ModelSerializer):
             "description",
             "base_price",
             "item_type",
+            "delivery_days",
+            "revisions_included",
             "created_at",
             "updated_at",
         ]
@@ -209,13 +216,29 @@ class ItemSerializer(serializers.ModelSerializer):
 
 
 class ItemInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
-    aliases = {"basePrice": "base_price", "itemType": "item_type"}
+    aliases = {
+        "basePrice": "base_price",
+        "itemType": "item_type",
+        "deliveryDays": "delivery_days",
+        "revisionsIncluded": "revisions_included",
+    }
     title = StrictCharField(min_length=3, max_length=150)
     description = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
     base_price = MoneyInputField(
         min_value=Decimal("0"), max_value=Decimal(settings.ORDER_MAX_PRICE)
     )
     item_type = serializers.ChoiceField(choices=ItemType.choices)
+    delivery_days = StrictIntegerField(
+        min_value=1, max_value=MAX_DELIVERY_DAYS, required=False, default=7
+    )
+    revisions_included = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_REVISIONS,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Revision rounds included; null (the default) for unlimited.",
+    )
 
 
 class ItemPatchSerializer(ItemInputSerializer):
@@ -261,6 +284,10 @@ def order_payload(
         "created_at": _when(order.created_at),
         "updated_at": _when(order.updated_at),
         "completed_at": _when(order.completed_at),
+        "delivery_days": order.delivery_days,
+        "revisions_included": order.revisions_included,
+        "revisions_granted": order.revisions_granted,
+        "revisions_used": order.revisions_used,
         "accepted_at": _when(order.accepted_at),
         "due_at": _when(order.due_at),
         "delivered_at": _when(order.delivered_at),
@@ -313,6 +340,26 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only=True, help_text="The listing's price when the order was placed."
     )
     final_price = price_field(read_only=True, help_text="The price agreed for this order.")
+    delivery_days = serializers.IntegerField(
+        read_only=True, help_text="The listing's delivery days when the order was placed."
+    )
+    revisions_included = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The listing's revision rounds when the order was placed; null: unlimited.",
+    )
+    revisions_granted = serializers.IntegerField(
+        read_only=True, help_text="Extra revision rounds the creator granted."
+    )
+    revisions_used = serializers.IntegerField(
+        read_only=True, help_text="Revision rounds the buyer asked for."
+    )
+    accepted_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the creator accepted the order."
+    )
+    due_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="accepted_at plus delivery_days."
+    )
     allowed_moves = serializers.SerializerMethodField()
     is_paid = serializers.SerializerMethodField()
     payments_simulated = serializers.SerializerMethodField()
@@ -336,6 +383,12 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "completed_at",
+            "delivery_days",
+            "revisions_included",
+            "revisions_granted",
+            "revisions_used",
+            "accepted_at",
+            "due_at",
             "allowed_moves",
             "is_paid",
             "payments_simulated",
@@ -419,7 +472,9 @@ class OrderEventSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(
         choices=OrderEventKind.choices,
         read_only=True,
-        help_text="move: a status move; late, reminder: a notice (from_status == to_status).",
+        help_text="move: a status move; late, reminder: a notice of the time-based rules; "
+        "revisions_granted: the creator granted revision rounds (from_status == to_status "
+        "for all but moves).",
     )
     from_status = serializers.CharField(read_only=True, help_text="Empty for the placement.")
 
@@ -474,6 +529,52 @@ class MessagePayload(TypedDict):
     content: str
     sent_at: str
     client_id: str | None
+    attachments: list[AttachmentPayload]
+
+
+class AttachmentPayload(TypedDict):
+    """A file as every client sees it; the bytes come through GET /api/attachments/{id}/download."""
+
+    id: int
+    name: str
+    size: int
+    content_type: str
+    has_preview: bool
+
+
+def attachment_payload(attachment: Attachment) -> AttachmentPayload:
+    return {
+        "id": attachment.pk,
+        "name": attachment.original_name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "has_preview": bool(attachment.preview_key),
+    }
+
+
+def attachment_payloads(owner: Any) -> list[AttachmentPayload]:
+    """An owner's (message's, delivery's) files: given by the service that attached them
+    (`attachment_payloads` set on the instance), prefetched, or read."""
+    given = getattr(owner, "attachment_payloads", None)
+    if given is not None:
+        return list(given)
+    return [attachment_payload(a) for a in owner.attachments.all()]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name", read_only=True)
+    has_preview = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type", "has_preview"]
+        read_only_fields = fields
+
+    def get_has_preview(self, attachment: Attachment) -> bool:
+        return bool(attachment.preview_key)
+
+    def to_representation(self, instance: Attachment) -> dict[str, Any]:
+        return dict(attachment_payload(instance))
 
 
 def message_payload(message: Message) -> MessagePayload:
@@ -489,6 +590,7 @@ def message_payload(message: Message) -> MessagePayload:
         "content": message.content,
         "sent_at": api_datetime(message.sent_at),
         "client_id": message.client_id,
+        "attachments": attachment_payloads(message),
     }
 
 
@@ -499,6 +601,7 @@ class MessageSerializer(serializers.ModelSerializer):
     order_id = serializers.IntegerField(read_only=True)
     sender_id = serializers.IntegerField(read_only=True)
     sender_username = serializers.CharField(source="sender.username", read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
@@ -511,6 +614,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "content",
             "sent_at",
             "client_id",
+            "attachments",
         ]
         read_only_fields = fields
 
@@ -522,6 +626,12 @@ class MessageInputSerializer(CamelCaseAliasMixin, serializers.Serializer):
     # Length is checked on the trimmed text by the service; the cap here rejects huge bodies early.
     content = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=20000)
     client_id = StrictCharField(max_length=64, required=False, allow_null=True)
+    attachment_ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=5,
+        help_text="Files uploaded first (POST /api/orders/{id}/attachments), at most 5.",
+    )
 
 
 class OrderMessageInputSerializer(MessageInputSerializer):
@@ -538,6 +648,100 @@ class EventPageSerializer(serializers.Serializer):
     results = OrderEventSerializer(many=True)
     has_more = serializers.BooleanField()
     last_seq = serializers.IntegerField()
+
+
+# --- Deliveries -------------------------------------------------------------------------------
+
+
+def delivery_payload(delivery: Delivery, *, revisions_allowed: int | None) -> dict[str, Any]:
+    """The one builder of a delivery's payload (REST, delivery.new, the replay)."""
+    return {
+        "id": delivery.pk,
+        "order_id": delivery.order_id,
+        "seq": delivery.seq,
+        "creator_id": delivery.creator_id,
+        "message": delivery.message,
+        "revision": delivery.revision,
+        "revisions_allowed": revisions_allowed,
+        "decision": delivery.decision,
+        "decision_note": delivery.decision_note,
+        "decided_at": _when(delivery.decided_at),
+        "created_at": _when(delivery.created_at),
+        "attachments": attachment_payloads(delivery),
+    }
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    """The fields declare the schema; the payload is `delivery_payload`'s. Give the order's
+    `revisions_allowed` in the context (else it is read from the delivery's order)."""
+
+    order_id = serializers.IntegerField(read_only=True)
+    creator_id = serializers.IntegerField(read_only=True)
+    revision = serializers.IntegerField(
+        read_only=True, help_text="0: the first delivery; n: the answer to revision request n."
+    )
+    revisions_allowed = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Revision rounds the order allows in all (included + granted); null: unlimited.",
+    )
+    decision = serializers.ChoiceField(
+        choices=DeliveryDecision.choices,
+        read_only=True,
+        help_text="The buyer's answer: empty while awaited.",
+    )
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "order_id",
+            "seq",
+            "creator_id",
+            "message",
+            "revision",
+            "revisions_allowed",
+            "decision",
+            "decision_note",
+            "decided_at",
+            "created_at",
+            "attachments",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Delivery) -> dict[str, Any]:
+        if "revisions_allowed" in self.context:
+            allowed = self.context["revisions_allowed"]
+        else:
+            allowed = instance.order.revisions_allowed
+        return delivery_payload(instance, revisions_allowed=allowed)
+
+
+class DeliveryInputSerializer(serializers.Serializer):
+    message = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=20000)
+    attachment_ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=10,
+        help_text="Files uploaded first (POST /api/orders/{id}/attachments), at most 10.",
+    )
+
+
+class RevisionRequestInputSerializer(serializers.Serializer):
+    reason = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=1000)
+
+
+class RevisionGrantInputSerializer(serializers.Serializer):
+    count = StrictIntegerField(min_value=1, max_value=MAX_REVISIONS, required=False, default=1)
+    note = StrictCharField(max_length=900, required=False, allow_blank=True, default="")
+
+
+class AttachmentLinkSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="Short-lived; a relative path when served by ECHO.")
+    preview_url = serializers.CharField(allow_null=True)
+    expires_in = serializers.IntegerField(help_text="Seconds the links stay valid.")
 
 
 # --- Reviews ----------------------------------------------------------------------------------

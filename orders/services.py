@@ -32,10 +32,15 @@ from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import fetch_prepared, sql_constants
 
 from . import hooks, live, usernames
+from .attachments.services import MAX_PER_MESSAGE, attachments_claim
 from .deadlines import due_from
 from .models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
+    MAX_DELIVERY_DAYS,
+    MAX_REVISIONS,
+    Delivery,
+    DeliveryDecision,
     Item,
     Message,
     Order,
@@ -46,6 +51,7 @@ from .models import (
     terms_of,
 )
 from .selectors import is_admin, order_allowed_moves
+from .serializers import attachment_payload
 from .state import TRANSITIONS, may_move, moves_from, roles_of
 
 User = get_user_model()
@@ -118,9 +124,33 @@ def user_make_admin(*, user: Any) -> None:
 # --- Listings ---------------------------------------------------------------------------------
 
 
+def _check_terms(delivery_days: Any, revisions_included: Any) -> None:
+    if isinstance(delivery_days, bool) or not isinstance(delivery_days, int):
+        raise _invalid("delivery_days", "Must be a whole number of days.")
+    if not 1 <= delivery_days <= MAX_DELIVERY_DAYS:
+        raise _invalid("delivery_days", f"From 1 to {MAX_DELIVERY_DAYS} days.")
+    if revisions_included is not None and (
+        isinstance(revisions_included, bool)
+        or not isinstance(revisions_included, int)
+        or not 0 <= revisions_included <= MAX_REVISIONS
+    ):
+        raise _invalid(
+            "revisions_included", f"From 0 to {MAX_REVISIONS}, or null for unlimited revisions."
+        )
+
+
 def item_create(
-    *, creator: Any, title: str, description: str, base_price: Decimal, item_type: str
+    *,
+    creator: Any,
+    title: str,
+    description: str,
+    base_price: Decimal,
+    item_type: str,
+    delivery_days: int = 7,
+    revisions_included: int | None = None,
 ) -> Item:
+    """A new listing; `revisions_included` None means unlimited revisions."""
+    _check_terms(delivery_days, revisions_included)
     with transaction.atomic():
         return Item.objects.create(
             creator=creator,
@@ -128,6 +158,8 @@ def item_create(
             description=description.strip(),
             base_price=base_price,
             item_type=item_type,
+            delivery_days=delivery_days,
+            revisions_included=revisions_included,
         )
 
 
@@ -138,7 +170,18 @@ def _require_item_owner(*, item: Item, actor: Any) -> None:
 
 def item_update(*, item: Item, actor: Any, changes: dict[str, Any]) -> Item:
     _require_item_owner(item=item, actor=actor)
-    allowed = {"title", "description", "base_price", "item_type"}
+    allowed = {
+        "title",
+        "description",
+        "base_price",
+        "item_type",
+        "delivery_days",
+        "revisions_included",
+    }
+    _check_terms(
+        changes.get("delivery_days", item.delivery_days),
+        changes.get("revisions_included", item.revisions_included),
+    )
     with transaction.atomic():
         for name, value in changes.items():
             if name not in allowed:
@@ -262,6 +305,10 @@ def order_move(*, order: Order, actor: Any, to_status: str, note: str = "") -> O
         # Payment and dispute guards (409 order_not_paid, dispute_open), registered by those apps.
         for guard in hooks.move_guards:
             guard(order=locked, to_status=to_status, actor=actor)
+        if (from_status, to_status) == (OrderStatus.DELIVERED, OrderStatus.IN_PROGRESS) and not (
+            admin and not locked.is_party(actor.pk)
+        ):
+            _check_revision_left(locked)  # the buyer's rounds; an admin mediating may reopen
         event = _apply_move(order=locked, actor=actor, to_status=to_status, note=note)
 
     # Keep the caller's instance current.
@@ -280,7 +327,21 @@ MOVE_FIELDS = (
     "due_at",
     "delivered_at",
     "reminder_sent_at",
+    "revisions_used",
+    "revisions_granted",
 )
+
+
+def _check_revision_left(order: Order) -> None:
+    """409 revisions_exhausted when the buyer has used every revision round the listing
+    included and the creator granted."""
+    allowed = order.revisions_allowed
+    if allowed is not None and order.revisions_used >= allowed:
+        raise ServiceError(
+            ErrorCode.REVISIONS_EXHAUSTED,
+            f"All {allowed} revision round(s) of this order are used; the creator may grant more.",
+            extra={"revisions_used": order.revisions_used, "revisions_allowed": allowed},
+        )
 
 
 def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> OrderEvent:
@@ -291,13 +352,27 @@ def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> Order
     fields: dict[str, Any] = {"status": to_status, "last_seq": seq, "updated_at": now}
     if to_status == OrderStatus.COMPLETED:
         fields["completed_at"] = now
-    # The time-based rules' clocks (orders/timed.py, orders/deadlines.py).
-    if from_status == OrderStatus.PENDING and to_status == OrderStatus.IN_PROGRESS:
+    if (from_status, to_status) == (OrderStatus.PENDING, OrderStatus.IN_PROGRESS):
+        # The creator accepted: the delivery is due delivery_days from now (orders/timed.py
+        # marks it late past that).
         fields["accepted_at"] = now
-        fields["due_at"] = due_from(now)
+        fields["due_at"] = due_from(order, now)
     if to_status == OrderStatus.DELIVERED:
-        fields["delivered_at"] = now
+        fields["delivered_at"] = now  # the auto-complete clock (orders/timed.py)
         fields["reminder_sent_at"] = None  # each delivery gets its own reminder
+    if from_status == OrderStatus.DELIVERED and to_status == OrderStatus.IN_PROGRESS:
+        fields["revisions_used"] = order.revisions_used + 1
+    if from_status == OrderStatus.DELIVERED:
+        # The buyer's (or an outcome's) answer to the latest delivery, if there is one.
+        decision = {
+            OrderStatus.COMPLETED: DeliveryDecision.ACCEPTED,
+            OrderStatus.IN_PROGRESS: DeliveryDecision.REVISION_REQUESTED,
+        }.get(OrderStatus(to_status))
+        latest = Delivery.objects.filter(order_id=order.pk).order_by("-seq").first()
+        if decision is not None and latest is not None and not latest.decision:
+            Delivery.objects.filter(pk=latest.pk).update(
+                decision=decision, decision_note=note, decided_at=now
+            )
     Order.objects.filter(pk=order.pk).update(**fields)
     for name, value in fields.items():
         setattr(order, name, value)
@@ -388,17 +463,30 @@ class _AlreadyStored(Exception):  # noqa: N818 - control flow, never leaves mess
 
 
 def message_post(
-    *, order: Order, sender: Any, content: str, client_id: str | None = None
+    *,
+    order: Order,
+    sender: Any,
+    content: str,
+    client_id: str | None = None,
+    attachment_ids: list[int] | None = None,
 ) -> tuple[Message, bool]:
     """Store a message on the order's timeline; returns (message, created).
 
     A client_id the sender already used on this order returns the first message and stores
-    nothing new.
+    nothing new. `attachment_ids`: up to 5 of the sender's uploads on this order, not yet sent.
     """
     content, client_id = message_input_clean(content=content, client_id=client_id)
     if not order.is_party(sender.pk):
         raise ServiceError(ErrorCode.NOT_A_PARTY, "Only the order's buyer and creator may post.")
     sent_at = timezone.now()
+    if attachment_ids:
+        return _message_post_general(
+            order=order,
+            sender=sender,
+            content=content,
+            client_id=client_id,
+            attachment_ids=attachment_ids,
+        )
     if connection.vendor == "postgresql":
         # This is the hot path of every live room (docs/benchmarks.md): on PostgreSQL the seq
         # bump, the insert and the sender's read mark are one statement, one round trip.
@@ -416,6 +504,7 @@ def message_post(
                         (stored[0], order.pk, stored[1], sender.pk, content, client_id, sent_at),
                     )
                     message._state.fields_cache.update(order=order, sender=sender)
+                    message.attachment_payloads = []  # type: ignore[attr-defined]
                     live.message_posted(order=order, message=message)
                     order.last_seq = message.seq
                     return message, True
@@ -487,7 +576,12 @@ def _message_original(order: Order, sender: Any, client_id: str) -> Message | No
 
 
 def _message_post_general(
-    *, order: Order, sender: Any, content: str, client_id: str | None
+    *,
+    order: Order,
+    sender: Any,
+    content: str,
+    client_id: str | None,
+    attachment_ids: list[int] | None = None,
 ) -> tuple[Message, bool]:
     """message_post through the ORM: SQLite (no writes inside WITH), and the refusals."""
     try:
@@ -509,6 +603,16 @@ def _message_post_general(
                 content=content,
                 client_id=client_id,
             )
+            files = attachments_claim(
+                order=order,
+                uploader=sender,
+                ids=attachment_ids or [],
+                limit=MAX_PER_MESSAGE,
+                message=message,
+            )
+            message.attachment_payloads = [  # type: ignore[attr-defined]
+                attachment_payload(a) for a in files
+            ]
             # The sender has read everything up to their own message (one upsert).
             ReadMark.objects.bulk_create(
                 [ReadMark(order=order, user=sender, last_read_seq=seq)],

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import views
+from . import delivery_views, views
+from .attachments import views as attachment_views
 
 # Declared without a trailing slash; ApiTrailingSlashMiddleware routes "/..." the same way.
 urlpatterns = [
@@ -16,6 +17,44 @@ urlpatterns = [
     path("orders/<int:order_id>/events", views.OrderEventsView.as_view(), name="order-events"),
     path(
         "orders/<int:order_id>/messages", views.OrderMessagesView.as_view(), name="order-messages"
+    ),
+    path(
+        "orders/<int:order_id>/attachments",
+        attachment_views.OrderAttachmentUploadView.as_view(),
+        name="order-attachments",
+    ),
+    path(
+        "orders/<int:order_id>/deliveries",
+        delivery_views.OrderDeliveriesView.as_view(),
+        name="order-deliveries",
+    ),
+    path(
+        "orders/<int:order_id>/deliveries/<int:delivery_id>/accept",
+        delivery_views.DeliveryAcceptView.as_view(),
+        name="delivery-accept",
+    ),
+    path(
+        "orders/<int:order_id>/deliveries/<int:delivery_id>/revision",
+        delivery_views.DeliveryRevisionView.as_view(),
+        name="delivery-revision",
+    ),
+    path(
+        "orders/<int:order_id>/revisions/grant",
+        delivery_views.RevisionGrantView.as_view(),
+        name="order-revisions-grant",
+    ),
+    path(
+        "attachments/<int:attachment_id>",
+        attachment_views.AttachmentLinkView.as_view(),
+        name="attachment-link",
+    ),
+    path(
+        "attachments/<int:attachment_id>/download",
+        attachment_views.AttachmentDownloadView.as_view(),
+        name="attachment-download",
+    ),
+    path(
+        "files/<str:token>", attachment_views.AttachmentFileView.as_view(), name="attachment-file"
     ),
     path("order-messages", views.OrderMessageCreateView.as_view(), name="order-message-create"),
     path("reviews", views.ReviewCreateView.as_view(), name="review-create"),

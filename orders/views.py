@@ -267,10 +267,14 @@ class OrderEventsView(APIView):
         )
 
 
-def _post_message(request: Request, order_id: int, content: str, client_id: str | None) -> Response:
+def _post_message(request: Request, order_id: int, data: dict[str, Any]) -> Response:
     order = selectors.order_get_for_user(order_id=order_id, user=request.user)
     message, created = services.message_post(
-        order=order, sender=request.user, content=content, client_id=client_id
+        order=order,
+        sender=request.user,
+        content=data["content"],
+        client_id=data.get("client_id"),
+        attachment_ids=data.get("attachment_ids"),
     )
     return Response(
         MessageSerializer(message).data,
@@ -300,7 +304,7 @@ class OrderMessagesView(APIView):
     )
     def post(self, request: Request, order_id: int) -> Response:
         data = parse(MessageInputSerializer, request.data)
-        return _post_message(request, order_id, data["content"], data.get("client_id"))
+        return _post_message(request, order_id, data)
 
 
 class OrderMessageCreateView(APIView):
@@ -312,7 +316,7 @@ class OrderMessageCreateView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = parse(OrderMessageInputSerializer, request.data)
-        return _post_message(request, data["order_id"], data["content"], data.get("client_id"))
+        return _post_message(request, data["order_id"], data)
 
 
 # --- Reviews ----------------------------------------------------------------------------------

@@ -208,6 +208,19 @@ def make_order(buyer: Any, creator: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _attachments_in_a_temporary_folder(settings: Any, tmp_path_factory: Any) -> None:
+    """Uploaded files go to a fresh folder per test, never to ./media."""
+    folder = tmp_path_factory.mktemp("attachments")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder)},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
 def _received_frames_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every frame any test receives, in-process or over a real socket, is checked against the
     AsyncAPI document (tests/frame_contract.py)."""

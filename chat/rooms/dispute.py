@@ -61,9 +61,15 @@ class DisputeRoomConsumer(RoomConsumer):
     def room_id(self) -> int:
         return self.dispute_id
 
-    def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
+    def post_message(
+        self, content: str, client_id: str | None, attachment_ids: list[int] | None = None
+    ) -> tuple[dict[str, Any], int]:
         message, _ = services.dispute_message_post(
-            dispute=self.dispute, sender=self.user, content=content, client_id=client_id
+            dispute=self.dispute,
+            sender=self.user,
+            content=content,
+            client_id=client_id,
+            attachment_ids=attachment_ids,
         )
         return dict(dispute_message_payload(message)), message.seq
 

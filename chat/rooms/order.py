@@ -56,9 +56,15 @@ class OrderRoomConsumer(RoomConsumer):
     def room_id(self) -> int:
         return self.order_id
 
-    def post_message(self, content: str, client_id: str | None) -> tuple[dict[str, Any], int]:
+    def post_message(
+        self, content: str, client_id: str | None, attachment_ids: list[int] | None = None
+    ) -> tuple[dict[str, Any], int]:
         message, _ = services.message_post(
-            order=self.order, sender=self.user, content=content, client_id=client_id
+            order=self.order,
+            sender=self.user,
+            content=content,
+            client_id=client_id,
+            attachment_ids=attachment_ids,
         )
         return dict(message_payload(message)), message.seq
 
@@ -77,6 +83,8 @@ class OrderRoomConsumer(RoomConsumer):
 
         if event == events.MESSAGE_NEW:
             return data["seq"], {"type": events.MESSAGE_NEW, "message": data["message"]}
+        if event == events.DELIVERY_NEW:
+            return data["seq"], {"type": events.DELIVERY_NEW, **data}
         if event in (events.ORDER_STATUS, events.ORDER_CREATED):
             return data["seq"], order_status_frame(data["order"], data["event"], self.user)
         if event in (events.ORDER_LATE, events.ORDER_REMINDER):

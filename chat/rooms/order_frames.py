@@ -7,10 +7,10 @@ from typing import Any
 
 from echo_site import events
 from orders.live import event_data
-from orders.models import Order, OrderEvent
+from orders.models import Delivery, Order, OrderEvent
 from orders.rooms import timeline_payloads_after
 from orders.selectors import unread_counts_for_user, with_payment_and_dispute_state
-from orders.serializers import OrderSerializer
+from orders.serializers import OrderSerializer, delivery_payload
 from orders.state import allowed_moves
 
 # Timeline notices replay under the frame name they were broadcast with.
@@ -54,8 +54,31 @@ def order_timeline_frames(
             pk=order_id
         )
         snapshot = order_snapshot(order, user)
+    delivery_ids = [entry.delivery_id for entry in entries if entry.delivery_id is not None]
+    deliveries: dict[int, Delivery] = {}
+    if delivery_ids:
+        deliveries = (
+            Delivery.objects.select_related("order")
+            .prefetch_related("attachments")
+            .in_bulk(delivery_ids)
+        )
     frames: list[tuple[int, dict[str, Any]]] = []
     for entry in entries:
+        if entry.delivery_id is not None:
+            delivery = deliveries[entry.delivery_id]
+            payload = delivery_payload(delivery, revisions_allowed=delivery.order.revisions_allowed)
+            frames.append(
+                (
+                    entry.seq,
+                    {
+                        "type": events.DELIVERY_NEW,
+                        "order_id": order_id,
+                        "seq": entry.seq,
+                        "delivery": payload,
+                    },
+                )
+            )
+            continue
         if entry.message is not None:
             frames.append((entry.seq, {"type": events.MESSAGE_NEW, "message": entry.message}))
         elif entry.event_id is not None:

@@ -92,7 +92,9 @@ def test_the_replay_sql_is_checked_against_the_payload_before_it_is_built():
 
     from orders import rooms
 
-    assert len(rooms._message_columns(rooms._MESSAGE_COLUMNS)) == 8
+    assert (
+        len(rooms._message_columns(rooms._MESSAGE_COLUMNS)) == 9
+    )  # ... and the files (attachments)
     missing = {k: v for k, v in rooms._MESSAGE_COLUMNS.items() if k != "client_id"}
     with pytest.raises(ImproperlyConfigured, match="client_id"):
         rooms._message_columns(missing)

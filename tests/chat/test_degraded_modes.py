@@ -51,7 +51,7 @@ async def test_a_send_while_the_database_is_down_gets_an_error_frame_and_the_soc
 ):
     from chat.rooms.order import OrderRoomConsumer
 
-    def down(self: Any, content: str, client_id: str | None) -> Any:
+    def down(self: Any, content: str, client_id: str | None, attachment_ids: Any = None) -> Any:
         raise OperationalError("server closed the connection unexpectedly")
 
     socket, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)

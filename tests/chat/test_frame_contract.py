@@ -23,6 +23,7 @@ MESSAGE = {
     "content": "hi",
     "sent_at": "2026-12-07T10:00:00.000000Z",
     "client_id": None,
+    "attachments": [],
 }
 
 

@@ -32,8 +32,9 @@ def test_order_room_replay(make_order: Any, buyer: Any, creator: Any) -> None:
         return len(frames) - moves
 
     # The timeline (on PostgreSQL one prepared statement, which bypasses Django's cursor and so
-    # is not counted; two queries elsewhere), then the moves and the order they render with.
-    expected = 2 if connection.vendor == "postgresql" else 4
+    # is not counted; elsewhere four queries: messages, their files, moves, deliveries), then the
+    # moves and the order they render with.
+    expected = 2 if connection.vendor == "postgresql" else 6
     assert query_counts(grow=grow, read=read) == [expected, expected]
 
 
@@ -55,4 +56,4 @@ def test_dispute_room_replay(make_order: Any, buyer: Any, creator: Any, admin_us
         rows = dispute_messages_after(dispute_id=dispute.pk, after=0, limit=500)
         return len([message_data(row) for row in rows])
 
-    assert query_counts(grow=grow, read=read) == [1, 1]
+    assert query_counts(grow=grow, read=read) == [2, 2]  # the messages, then their files

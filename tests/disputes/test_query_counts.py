@@ -102,4 +102,4 @@ def test_dispute_thread(api: Any, open_dispute: Any, buyer: Any, admin_user: Any
         assert response.status_code == 200, response.content
         return len(response.json()["messages"])
 
-    assert query_counts(grow=grow, read=read) == [6, 6]
+    assert query_counts(grow=grow, read=read) == [7, 7]  # and the messages' files (one prefetch)

@@ -61,6 +61,7 @@ class Daphne:
             "BROADCAST_BACKOFF_SECONDS": "0.5",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{self.port}",
+            "MEDIA_ROOT": str(log_path.parent / "media"),  # uploads beside the log, not ./media
             **(extra_env or {}),
         }
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()

@@ -3,13 +3,15 @@ one (tests/query_counts.py); the pinned numbers make any new query visible."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
 
 from disputes import services as dispute_services
-from orders import services
+from orders import deliveries, services
+from orders.attachments.services import attachment_upload
 from tests.conftest import pay
 from tests.factories import ItemFactory
 from tests.query_counts import query_counts
@@ -94,7 +96,8 @@ def test_order_messages_list(api: Any, order: Any, buyer: Any, creator: Any) -> 
         assert response.status_code == 200, response.content
         return len(response.json()["results"])
 
-    assert query_counts(grow=grow, read=read) == [2, 2]
+    # The page, its messages, and their files (one prefetch query).
+    assert query_counts(grow=grow, read=read) == [3, 3]
 
 
 def test_order_events_list(api: Any, order: Any, buyer: Any, creator: Any) -> None:
@@ -181,4 +184,33 @@ def test_order_page_with_its_messages(client: Any, order: Any, buyer: Any, creat
         assert response.status_code == 200
         return len(response.context["boot"]["messages"])
 
-    assert query_counts(grow=grow, read=read) == [13, 13]
+    assert query_counts(grow=grow, read=read) == [15, 15]  # 13, the messages' files, deliveries
+
+
+def test_order_deliveries_list(api: Any, make_order: Any, buyer: Any, creator: Any) -> None:
+    order = make_order("IN_PROGRESS")
+
+    def grow(n: int) -> None:
+        for index in range(n):
+            files = [
+                attachment_upload(
+                    order=order,
+                    uploader=creator,
+                    stream=io.BytesIO(f"version {index}".encode()),
+                    name=f"v{index}.txt",
+                ).pk
+            ]
+            delivery = deliveries.delivery_submit(
+                order=order, creator=creator, message=f"v{index}", attachment_ids=files
+            )
+            deliveries.delivery_request_revision(
+                order=order, buyer=buyer, delivery_id=delivery.pk, reason="again"
+            )
+
+    def read() -> int:
+        response = api(buyer).get(f"/api/orders/{order.pk}/deliveries")
+        assert response.status_code == 200, response.content
+        return len(response.json())
+
+    # The order (with its parties), the deliveries, their files.
+    assert query_counts(grow=grow, read=read) == [3, 3]

@@ -61,3 +61,16 @@ def test_seed_demo_connects_the_demo_creator_in_simulated_mode(db):
     call_command("seed_demo", stdout=StringIO())
     account = CreatorAccount.objects.get(user__username="creator")
     assert account.payouts_enabled is True
+
+
+def test_seed_demo_has_a_delivered_order_with_a_file(db):
+    from orders.models import Attachment, Delivery
+
+    seed()
+    seed()
+    delivery = Delivery.objects.get(order__buyer__username="buyer")
+    assert delivery.order.status == "DELIVERED"
+    assert delivery.order.due_at is not None
+    attachment = Attachment.objects.get(delivery=delivery)
+    assert attachment.content_type == "text/plain"
+    assert delivery.order.revisions_included == 1

@@ -11,6 +11,8 @@ The world every row runs against (fresh for each row and role; see test_authz_ma
   active_order    IN_PROGRESS, paid, no dispute
   completed_order COMPLETED, paid, not reviewed
   dispute         OPEN, on its own IN_PROGRESS order, opened by the buyer
+  delivered_order DELIVERED (one revision round), with `delivery` awaiting the buyer
+  attachment      a file the buyer sent in a message on delivered_order
 
 A new route without a row here fails tests/security/test_authz_matrix.py.
 """
@@ -54,6 +56,8 @@ def signed_in(value: Any, anonymous: Any = 401) -> dict[str, Any]:
 PARTIES_AND_ADMIN = by_role(401, 200, 200, 403, 200)
 ORDER = {"order_id": "order"}
 DISPUTE = {"dispute_id": "dispute"}
+ATTACHMENT = {"attachment_id": "attachment"}
+DELIVERY = {"order_id": "delivered_order", "delivery_id": "delivery"}
 
 
 def _password(world: dict[str, Any], role: str) -> str:
@@ -155,6 +159,47 @@ REST: list[Row] = [
     Row("POST", "/api/payments/connect", signed_in(200)),
     # Stripe's deliveries: no session, no JWT; an unsigned one is refused whoever sends it.
     Row("POST", "/api/payments/webhook", everyone(400), body=lambda w, r: {"id": "evt_1"}),
+    # --- Files and deliveries ------------------------------------------------------------------
+    # Uploads are multipart: a request without a file gets past authorization to 400 (the
+    # upload rules themselves: tests/orders/test_attachments.py).
+    Row("POST", "/api/orders/{order_id}/attachments", by_role(401, 400, 400, 403, 400), ids=ORDER),
+    Row("GET", "/api/attachments/{attachment_id}", PARTIES_AND_ADMIN, ids=ATTACHMENT),
+    Row(
+        "GET",
+        "/api/attachments/{attachment_id}/download",
+        by_role(401, 302, 302, 403, 302),
+        ids=ATTACHMENT,
+    ),
+    # A signed link is its own credential; a forged one is unknown to everyone.
+    Row("GET", "/api/files/{token}", everyone(404), ids={"token": "file_token"}),
+    Row("GET", "/api/orders/{order_id}/deliveries", PARTIES_AND_ADMIN, ids=ORDER),
+    Row(
+        "POST",
+        "/api/orders/{order_id}/deliveries",
+        by_role(401, 403, 201, 403, 403),  # the creator delivers
+        ids={"order_id": "active_order"},
+        body=lambda w, r: {"message": "Here it is."},
+    ),
+    Row(
+        "POST",
+        "/api/orders/{order_id}/deliveries/{delivery_id}/accept",
+        by_role(401, 200, 403, 403, 200),  # the buyer answers (admins may make any move)
+        ids=DELIVERY,
+    ),
+    Row(
+        "POST",
+        "/api/orders/{order_id}/deliveries/{delivery_id}/revision",
+        by_role(401, 200, 403, 403, 200),
+        ids=DELIVERY,
+        body=lambda w, r: {"reason": "Brighter, please."},
+    ),
+    Row(
+        "POST",
+        "/api/orders/{order_id}/revisions/grant",
+        by_role(401, 403, 201, 403, 403),  # the creator grants rounds
+        ids={"order_id": "delivered_order"},
+        body=lambda w, r: {"count": 1},
+    ),
     # --- Reviews -----------------------------------------------------------------------------
     Row(
         "POST",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,7 +32,8 @@ PASSWORD = "a-Strong-pass-42"
 
 def build_world() -> dict[str, Any]:
     from disputes import services as dispute_services
-    from orders import services
+    from orders import deliveries, services
+    from orders.attachments.services import attachment_upload
 
     users = {
         "buyer": UserFactory(username="mx_buyer"),
@@ -52,7 +55,23 @@ def build_world() -> dict[str, Any]:
         return order
 
     disputed = new_order("IN_PROGRESS", paid=True)
+    # A delivery awaiting the buyer's answer, on an order with one revision round.
+    delivered = new_order("IN_PROGRESS", paid=True)
+    type(delivered).objects.filter(pk=delivered.pk).update(revisions_included=1)
+    delivered.refresh_from_db()
+    delivery = deliveries.delivery_submit(order=delivered, creator=creator, message="Done.")
+    # A file the buyer sent with a message on `order`.
+    attachment = attachment_upload(
+        order=delivered, uploader=buyer, stream=io.BytesIO(b"%PDF-1.4 matrix"), name="m.pdf"
+    )
+    services.message_post(
+        order=delivered, sender=buyer, content="f", attachment_ids=[attachment.pk]
+    )
     return {
+        "delivered_order": delivered,
+        "delivery": delivery,
+        "attachment": attachment,
+        "file_token": SimpleNamespace(pk="not-a-signed-link"),
         "users": users,
         "password": PASSWORD,
         "creator": creator,

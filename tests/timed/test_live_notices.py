@@ -13,6 +13,7 @@ from django.utils import timezone
 from disputes import services as dispute_services
 from disputes import timed as dispute_timed
 from orders import timed
+from orders.models import Order
 from tests.chat.conftest import connect, drain, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -23,8 +24,10 @@ async def test_the_late_notice_reaches_both_parties_once_and_replays_as_the_same
 ):
     # Due at once (the clock is not moved here: it would expire the sockets' credentials; the
     # rules' timing is tests/timed/test_order_rules.py's).
-    settings.DEFAULT_DELIVERY_DAYS = 0
     order = await database_sync_to_async(make_order)("IN_PROGRESS")
+    await database_sync_to_async(Order.objects.filter(pk=order.pk).update)(
+        due_at=timezone.now() - timedelta(minutes=1)
+    )
     b, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
     c, _ = await connect(f"/ws/orders/{order.pk}/", user=creator)
     assert await database_sync_to_async(timed.order_mark_late)(order_id=order.pk)

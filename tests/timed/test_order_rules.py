@@ -32,21 +32,20 @@ def last_event(order: Order) -> OrderEvent:
     return OrderEvent.objects.filter(order=order).select_related("actor").order_by("-seq").first()
 
 
-def test_acceptance_sets_the_due_date_from_the_default_delivery_days(make_order, settings):
-    settings.DEFAULT_DELIVERY_DAYS = 5
+def test_acceptance_sets_the_due_date_from_the_orders_delivery_days(make_order):
     order = make_order("IN_PROGRESS")
     assert order.accepted_at is not None
-    assert order.due_at == order.accepted_at + timedelta(days=5)
+    assert order.delivery_days == 7  # the listing's default, frozen on the order
+    assert order.due_at == order.accepted_at + timedelta(days=order.delivery_days)
 
 
 def test_a_late_order_is_marked_once_by_the_system(make_order, settings, api, buyer):
-    settings.DEFAULT_DELIVERY_DAYS = 2
     order = make_order("IN_PROGRESS")
-    with later(days=1):
+    with later(days=order.delivery_days - 1):
         sweep()
         order.refresh_from_db()
         assert order.late_at is None
-    with later(days=2, minutes=1):
+    with later(days=order.delivery_days, minutes=1):
         sweep()
         sweep()  # a second sweep, and a direct second run, find nothing to do
         assert timed.order_mark_late(order_id=order.pk) is False

@@ -2,6 +2,7 @@
 // dedupe, an outbox of messages typed while offline (sent with their client_id on reconnect),
 // typing indicator, presence and read marks. Protocol: docs/websocket-protocol.md.
 
+import { FilePicker, fileList } from "./attachments.js";
 import { el, fmtTime, newClientId, showError } from "./dom.js";
 
 const TYPING_RENEW_MS = 3000;
@@ -9,7 +10,7 @@ const TYPING_IDLE_MS = 4000;
 const TYPING_SHOWN_MS = 6500;
 
 export class Chat {
-  constructor({ me, users, canRead = () => true, canPost = () => true, loadOlder = null }) {
+  constructor({ me, users, canRead = () => true, canPost = () => true, loadOlder = null, uploadTo = null }) {
     this.me = me;
     this.users = users || {};
     this.canRead = canRead;
@@ -35,6 +36,9 @@ export class Chat {
     this.syncAsked = 0;
     this.hasMore = false;
     this.loadingOlder = false;
+    // Files go up first (to the order `uploadTo`), then their ids go with message.send.
+    this.files = uploadTo ? new FilePicker({ orderId: uploadTo, max: 5, label: "Attach files" }) : null;
+    if (this.files) this.form.insertBefore(this.files.node, this.form.querySelector("button"));
     this.bindCompose();
     this.bindScroll();
     document.addEventListener("visibilitychange", () => this.scheduleRead());
@@ -211,6 +215,7 @@ export class Chat {
         el("time", { datetime: message.sent_at, text: fmtTime(message.sent_at) }),
       ),
       el("p", { class: "msg-text", text: message.content }),
+      fileList(message.attachments),
       mine ? el("span", { class: "mark", text: "Sent" }) : null,
     );
     // Seq order among messages; system lines stay where they happened; queued ones stay last.
@@ -315,7 +320,9 @@ export class Chat {
       mark,
     );
     this.list.append(li);
-    const entry = { clientId, content, li, mark, failed: false };
+    const attachmentIds = this.files ? this.files.ids() : [];
+    if (this.files) this.files.clear();
+    const entry = { clientId, content, li, mark, failed: false, attachmentIds };
     this.pending.set(clientId, entry);
     this.transmit(entry);
     this.scrollToEnd();
@@ -324,7 +331,12 @@ export class Chat {
   transmit(entry) {
     const sent =
       this.socket !== null &&
-      this.socket.send({ type: "message.send", content: entry.content, client_id: entry.clientId });
+      this.socket.send({
+        type: "message.send",
+        content: entry.content,
+        client_id: entry.clientId,
+        ...(entry.attachmentIds.length ? { attachment_ids: entry.attachmentIds } : {}),
+      });
     entry.mark.textContent = sent ? "Sending…" : "Queued: sends when you are back online";
   }
 

@@ -40,6 +40,7 @@ export function renderDeadline(order, role) {
 export function eventWhat(event, statusLabel) {
   if (event.kind === "late") return "Marked late";
   if (event.kind === "reminder") return "Reminder: completes automatically soon";
+  if (event.kind === "revisions_granted") return "Revision rounds granted";
   return event.from_status
     ? `${statusLabel(event.from_status)} → ${statusLabel(event.to_status)}`
     : "Order placed";

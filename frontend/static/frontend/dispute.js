@@ -15,6 +15,7 @@ const chat = new Chat({
   users: B.users,
   canRead: () => true,
   canPost: () => dispute !== null && dispute.status !== "CLOSED",
+  uploadTo: B.order_id, // evidence files
 });
 
 function applyDispute(next) {

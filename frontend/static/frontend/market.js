@@ -9,6 +9,11 @@ for (const form of document.querySelectorAll("form.item-form")) {
     const error = form.querySelector(".error");
     showError(error, "");
     const data = Object.fromEntries(new FormData(form).entries());
+    // The listing's terms are numbers; no revisions number means unlimited (null).
+    if ("delivery_days" in data) data.delivery_days = Number(data.delivery_days);
+    if ("revisions_included" in data) {
+      data.revisions_included = data.revisions_included === "" ? null : Number(data.revisions_included);
+    }
     const result = await api(form.dataset.method, form.dataset.url, data);
     if (result.ok) window.location.reload();
     else showError(error, errorText(result));

@@ -3,6 +3,7 @@
 
 import { api, errorText } from "./api.js";
 import { Chat } from "./chat.js";
+import { Deliveries } from "./deliveries.js";
 import {
   DISPUTE_STATUS_LABELS,
   OUTCOME_LABELS,
@@ -39,6 +40,7 @@ const isParty = me.role === "buyer" || me.role === "creator";
 const chat = new Chat({
   me,
   users: B.users,
+  uploadTo: isParty ? B.order.id : null,
   canRead: () => isParty,
   canPost: () => isParty && OPEN_FOR_MESSAGES.has(order.status),
   loadOlder: async (before) => {
@@ -46,6 +48,8 @@ const chat = new Chat({
     return result.ok ? result.data : null;
   },
 });
+
+const deliveries = new Deliveries({ me, getOrder: () => order, onOrder: (next) => (next ? applyOrder(next) : refreshOrder()), initial: B.deliveries });
 
 // --- Order, status and actions ------------------------------------------------------------
 
@@ -68,6 +72,7 @@ function renderOrder() {
   renderPayment();
   renderReview();
   renderDispute();
+  deliveries.render();
   chat.refreshCompose();
 }
 
@@ -79,6 +84,7 @@ function renderActions() {
   const disputeOpen = openDispute() !== null && me.role !== "admin";
   for (const to of order.allowed_moves || []) {
     const key = `${order.status}>${to}`;
+    if (deliveries.handles(key)) continue; // answered on the delivery's card
     const button = el("button", {
       type: "button",
       class: to === "CANCELLED" ? "danger" : "",
@@ -353,6 +359,12 @@ function onFrame(frame) {
     case "order.reminder":
       if (frame.event && chat.accept(frame.event.seq)) addEvent(frame.event);
       applyOrder(frame.order);
+      if (frame.event && frame.event.from_status === "DELIVERED" && frame.event.to_status !== "DELIVERED") {
+        deliveries.refresh();
+      }
+      break;
+    case "delivery.new":
+      if (chat.accept(frame.seq)) deliveries.add(frame.delivery);
       break;
     case "payment.succeeded":
       applyPaid(frame.payment);

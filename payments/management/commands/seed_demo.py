@@ -3,19 +3,22 @@
 In the payments app because it connects the creator's (simulated) payout account: a command
 lives in the highest app it needs, so orders never imports payments.
 
-Idempotent: running it again leaves existing demo users and listings as they are.
+Idempotent: running it again leaves existing demo users and listings as they are. With simulated
+payments it also makes a delivered order with a file (the deliveries panel's demo).
 """
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from orders import services
-from orders.models import Item, ItemType, Order
+from orders import deliveries, services
+from orders.attachments.services import attachment_upload
+from orders.models import Delivery, Item, ItemType, Order, OrderStatus
 from payments import services as payments
 from payments.models import CreatorAccount
 from payments.selectors import payments_simulated
@@ -37,6 +40,18 @@ LISTINGS = [
     ),
     ("Illustrated poster print", "A2 giclee print, signed.", Decimal("65.50"), ItemType.PRODUCT),
 ]
+
+
+# Delivery terms of the listings above (the others keep the defaults: 7 days, unlimited).
+TERMS: dict[str, dict[str, Any]] = {
+    "Logo design, three concepts": {"delivery_days": 5, "revisions_included": 2},
+    "Podcast intro jingle": {"delivery_days": 3, "revisions_included": 1},
+}
+DELIVERY_MESSAGE = "Here is the jingle, mastered, with the script it follows."
+DELIVERY_FILE = (
+    "ECHO demo jingle script\n\n"
+    "0:00 Soft synth pad fades in\n0:04 Drum fill\n0:06 Hook: 'Echo, on air'\n0:15 End\n"
+)
 
 
 class Command(BaseCommand):
@@ -64,6 +79,7 @@ class Command(BaseCommand):
                     description=description,
                     base_price=price,
                     item_type=item_type,
+                    **TERMS.get(title, {}),
                 )
         if not Order.objects.filter(buyer=users["buyer"]).exists():
             item = Item.objects.filter(creator=creator).order_by("id").first()
@@ -83,7 +99,30 @@ class Command(BaseCommand):
                 return_url="http://127.0.0.1:8000/",
             )
 
+        if payments_simulated():
+            self._delivered_order(buyer=users["buyer"], creator=creator)
+
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, user in users.items():
             role = "admin" if username == "admin" else username
             self.stdout.write(f"  {role:8} username={user.username}")
+
+    def _delivered_order(self, *, buyer: Any, creator: Any) -> None:
+        """A paid, accepted and delivered order with a file, for the deliveries panel."""
+        if Delivery.objects.filter(order__buyer=buyer).exists():
+            return
+        item = Item.objects.filter(creator=creator, title="Podcast intro jingle").first()
+        if item is None:
+            return
+        order = services.order_place(buyer=buyer, item=item)
+        payments.payment_start(order=order, actor=buyer)
+        services.order_move(order=order, actor=creator, to_status=OrderStatus.IN_PROGRESS)
+        script = attachment_upload(
+            order=order,
+            uploader=creator,
+            stream=io.BytesIO(DELIVERY_FILE.encode()),
+            name="jingle-script.txt",
+        )
+        deliveries.delivery_submit(
+            order=order, creator=creator, message=DELIVERY_MESSAGE, attachment_ids=[script.pk]
+        )
