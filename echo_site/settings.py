@@ -461,8 +461,8 @@ CELERY_BEAT_SCHEDULE = {
     "disputes-sweep": {"task": "disputes.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
     "payments-retry-due": {"task": "payments.retry_due", "schedule": float(SWEEP_INTERVAL_SECONDS)},
     "chat-cleanup": {"task": "chat.cleanup", "schedule": 3600.0},
-    # TODO(issue 18, lead): "files-purge-orphans" calling attachment_purge_orphans(older_than=...)
-    # from a task, e.g. {"task": "orders.purge_orphan_uploads", "schedule": 3600.0}.
+    # Uploads no message or delivery claimed within ATTACHMENT_ORPHAN_HOURS.
+    "orders-purge-orphan-uploads": {"task": "orders.purge_orphan_uploads", "schedule": 3600.0},
 }
 
 # --- I18N / time --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
+from echo_site.background import enqueue
 from orders import services
 from orders.attachments import services as attachment_services
 from orders.attachments import storage as attachment_storage
@@ -258,6 +259,18 @@ def test_the_purge_command(api: Any, order: Any, buyer: Any) -> None:
     call_command("attachments_purge", stdout=out)
     assert "purged 1" in out.getvalue()
     assert not Attachment.objects.exists()
+
+
+def test_the_worker_purges_orphans_on_its_schedule(
+    api: Any, order: Any, buyer: Any, settings: Any
+) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["orders-purge-orphan-uploads"]
+    assert entry["schedule"] <= 3600
+    orphan = post_file(api, buyer, order, "orphan.pdf", pdf_bytes()).json()["id"]
+    fresh = post_file(api, buyer, order, "fresh.pdf", pdf_bytes()).json()["id"]
+    Attachment.objects.filter(pk=orphan).update(created_at=timezone.now() - timedelta(days=2))
+    enqueue(entry["task"])  # as beat sends it (tasks run eagerly in the test settings)
+    assert list(Attachment.objects.values_list("pk", flat=True)) == [fresh]
 
 
 def test_there_is_no_delete_endpoint(api: Any, order: Any, buyer: Any) -> None:
