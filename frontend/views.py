@@ -41,7 +41,12 @@ from orders.serializers import (
     ReviewSerializer,
 )
 from orders.state import viewer_role
-from payments.selectors import payment_for_order, payments_simulated
+from payments.selectors import (
+    payment_for_order,
+    payments_simulated,
+    platform_fee_percent,
+    refund_room,
+)
 from payments.serializers import PaymentSerializer
 
 SIGN_IN = "/signin/"
@@ -262,6 +267,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
         "review": ReviewSerializer(reviews.first()).data if reviews.exists() else None,
         "payment": _order_payment(order),
         "disputes": _order_disputes(order, user),
+        "fee_percent": platform_fee_percent(),
     }
     return render(
         request,
@@ -295,10 +301,21 @@ def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
         (value, DisputeOutcome(value).label)
         for value in dispute_allowed_outcomes(order_status=order.status)
     ]
+    # The admin's close form shows the money it decides about (paid, refunded, the refund cap).
+    money = refund_room(order=order) if role == "admin" else None
+    if money is not None:
+        boot["money"] = _json(money)
     return render(
         request,
         "frontend/dispute.html",
-        {"dispute": dispute, "order": order, "role": role, "boot": boot, "outcomes": outcomes},
+        {
+            "dispute": dispute,
+            "order": order,
+            "role": role,
+            "boot": boot,
+            "outcomes": outcomes,
+            "money": money,
+        },
     )
 
 

@@ -2,15 +2,29 @@
 // dedupe, an outbox of messages typed while offline (sent with their client_id on reconnect),
 // typing indicator, presence and read marks. Protocol: docs/websocket-protocol.md.
 
-import { el, fmtTime, newClientId, showError } from "./dom.js";
+import { el, fmtTime, linkified, newClientId, showError } from "./dom.js";
 
+const GROUP_GAP_MS = 5 * 60 * 1000; // one sender's messages closer than this share one header
 const TYPING_RENEW_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const TYPING_SHOWN_MS = 6500;
 
 export class Chat {
-  constructor({ me, users, canRead = () => true, canPost = () => true, loadOlder = null }) {
+  constructor({
+    me,
+    users,
+    canRead = () => true,
+    canPost = () => true,
+    closedReason = () => "This thread is closed to new messages.",
+    loadOlder = null,
+    onOthersMessage = null,
+  }) {
     this.me = me;
+    this.closedReason = closedReason;
+    this.onOthersMessage = onOthersMessage;
+    this.emptyNode = document.getElementById("chat-empty");
+    this.announceNode = document.getElementById("chat-announce");
+    this.closedNode = document.getElementById("thread-closed");
     this.users = users || {};
     this.canRead = canRead;
     this.canPost = canPost;
@@ -51,6 +65,7 @@ export class Chat {
     for (const message of messages) this.insertMessage(message);
     this.lastSeq = Math.max(this.lastSeq, lastSeq);
     this.setHasMore(hasMore);
+    this.relayout();
     this.scrollToEnd();
     this.refreshCompose();
   }
@@ -134,6 +149,11 @@ export class Chat {
     const nearEnd = this.nearEnd();
     this.insertMessage(message);
     this.showTyping(message.sender_id, false);
+    if (message.sender_id !== this.me.id) {
+      // The one live announcement: a new message from someone else (never our own, never marks).
+      this.announceNode.textContent = `${message.sender_username}: ${message.content}`;
+      if (this.onOthersMessage) this.onOthersMessage(message);
+    }
     if (nearEnd) this.scrollToEnd();
     this.scheduleRead();
   }
@@ -141,7 +161,10 @@ export class Chat {
   acked(clientId, message) {
     const pending = this.pending.get(clientId);
     this.pending.delete(clientId);
-    if (pending) pending.li.remove();
+    if (pending) {
+      pending.li.remove();
+      this.relayout();
+    }
     if (this.accept(message.seq)) this.insertMessage(message);
     this.scrollToEnd();
   }
@@ -201,16 +224,16 @@ export class Chat {
       "li",
       {
         class: `msg${mine ? " mine" : ""}${admin ? " admin" : ""}`,
-        dataset: { seq: String(message.seq) },
+        dataset: { seq: String(message.seq), sender: String(message.sender_id), sentAt: message.sent_at },
       },
       el(
         "p",
         { class: "msg-meta" },
-        el("span", { class: "sender", text: mine ? "You" : message.sender_username }),
+        el("bdi", { class: "sender", text: mine ? "You" : message.sender_username }),
         admin ? el("span", { class: "tag admin-tag", text: "Admin" }) : null,
         el("time", { datetime: message.sent_at, text: fmtTime(message.sent_at) }),
       ),
-      el("p", { class: "msg-text", text: message.content }),
+      el("p", { class: "msg-text", dir: "auto" }, ...linkified(message.content)),
       mine ? el("span", { class: "mark", text: "Sent" }) : null,
     );
     // Seq order among messages; system lines stay where they happened; queued ones stay last.
@@ -221,6 +244,46 @@ export class Chat {
     );
     this.list.insertBefore(li, anchor || null);
     if (mine) this.refreshReadMarks();
+    this.relayout();
+  }
+
+  // Day separators, and one header (name, time) per run of one sender's messages.
+  relayout() {
+    for (const day of this.list.querySelectorAll("li.day")) day.remove();
+    let previous = null;
+    let lastDay = "";
+    const today = new Date().toDateString();
+    const yesterday = new Date(Date.now() - 86400000).toDateString();
+    for (const li of Array.from(this.list.children)) {
+      if (!li.classList.contains("msg")) {
+        previous = null; // a system line breaks a run
+        continue;
+      }
+      const sent = li.dataset.sentAt ? new Date(li.dataset.sentAt) : new Date();
+      const dayKey = sent.toDateString();
+      if (dayKey !== lastDay) {
+        lastDay = dayKey;
+        const label =
+          dayKey === today
+            ? "Today"
+            : dayKey === yesterday
+              ? "Yesterday"
+              : sent.toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+        this.list.insertBefore(el("li", { class: "day", text: label }), li);
+        previous = null;
+      }
+      const sender = li.classList.contains("pending") ? String(this.me.id) : li.dataset.sender;
+      const continues =
+        previous !== null &&
+        previous.sender === sender &&
+        previous.admin === li.classList.contains("admin") &&
+        sent - previous.sent < GROUP_GAP_MS;
+      li.classList.toggle("cont", continues);
+      if (previous) previous.li.classList.toggle("group-end", !continues);
+      li.classList.add("group-end");
+      previous = { li, sender, sent, admin: li.classList.contains("admin") };
+    }
+    if (this.emptyNode) this.emptyNode.hidden = this.list.querySelector("li.msg") !== null;
   }
 
   systemLine(text) {
@@ -229,6 +292,7 @@ export class Chat {
       node.classList.contains("pending"),
     );
     this.list.insertBefore(li, firstPending || null);
+    this.relayout();
     this.scrollToEnd();
   }
 
@@ -280,6 +344,10 @@ export class Chat {
   refreshCompose() {
     const allowed = this.canPost();
     this.form.hidden = !allowed;
+    if (this.closedNode) {
+      this.closedNode.textContent = allowed ? "" : this.closedReason();
+      this.closedNode.hidden = allowed;
+    }
   }
 
   // --- Sending ------------------------------------------------------------------------------
@@ -310,11 +378,12 @@ export class Chat {
     const li = el(
       "li",
       { class: "msg mine pending", dataset: { clientId } },
-      el("p", { class: "msg-meta" }, el("span", { class: "sender", text: "You" })),
-      el("p", { class: "msg-text", text: content }),
+      el("p", { class: "msg-meta" }, el("bdi", { class: "sender", text: "You" })),
+      el("p", { class: "msg-text", dir: "auto" }, ...linkified(content)),
       mark,
     );
     this.list.append(li);
+    this.relayout();
     const entry = { clientId, content, li, mark, failed: false };
     this.pending.set(clientId, entry);
     this.transmit(entry);
