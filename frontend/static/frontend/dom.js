@@ -175,11 +175,35 @@ export function linkified(text) {
 
 // --- Confirmation in a modal <dialog>: focus stays inside, and returns where it was ------------
 
+// The page behind a modal dialog is inert, but Tab would still leave for the browser's own UI:
+// keep it cycling through the dialog's controls.
+function trapFocus(dialog) {
+  if (dialog.dataset.trapped) return;
+  dialog.dataset.trapped = "1";
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const controls = Array.from(dialog.querySelectorAll("button, [href], input, select, textarea")).filter(
+      (node) => !node.disabled && node.offsetParent !== null,
+    );
+    if (!controls.length) return;
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
+
 export function confirmDialog({ title, body, confirm, danger = false }) {
   const dialog = document.getElementById("confirm-dialog");
   if (!dialog || typeof dialog.showModal !== "function") {
     return Promise.resolve(window.confirm(`${title}\n\n${body}`));
   }
+  trapFocus(dialog);
   const opener = document.activeElement;
   dialog.querySelector("#confirm-title").textContent = title;
   dialog.querySelector("#confirm-body").textContent = body;
