@@ -80,7 +80,13 @@ def refund_room(*, order: Order) -> RefundRoom:
     payment = Payment.objects.filter(order_id=order.pk, status__in=FUNDED_STATUSES).first()
     if payment is None:
         zero = Decimal("0.00")
-        return {"currency": "EUR", "paid": zero, "refunded": zero, "left": zero, "max_partial_refund": None}
+        return {
+            "currency": "EUR",
+            "paid": zero,
+            "refunded": zero,
+            "left": zero,
+            "max_partial_refund": None,
+        }
     left = payment.total_amount - payment.refunded_amount
     cap = left - CENT
     return {

@@ -28,7 +28,9 @@ def step_states(page) -> dict[str, str]:
 
 
 def focus_in_dialog(page) -> bool:
-    return page.evaluate("() => document.getElementById('confirm-dialog').contains(document.activeElement)")
+    return page.evaluate(
+        "() => document.getElementById('confirm-dialog').contains(document.activeElement)"
+    )
 
 
 def test_each_role_sees_whose_turn_it_is_and_one_primary_action_through_the_whole_order(
