@@ -40,7 +40,6 @@ def assert_accessible(page: Any, where: str = "") -> None:
     for violation in violations:
         targets = [", ".join(node["target"]) for node in violation["nodes"][:5]]
         summary = violation["nodes"][0].get("failureSummary", "") if violation["nodes"] else ""
-        lines.append(
-            f"{violation['id']} ({violation['impact']}): {violation['help']} -> {targets}\n    {summary}"
-        )
+        head = f"{violation['id']} ({violation['impact']}): {violation['help']}"
+        lines.append(f"{head} -> {targets}\n    {summary}")
     assert not lines, f"axe-core found violations on {where or page.url}:\n" + "\n".join(lines)
