@@ -174,27 +174,63 @@ def market(request: HttpRequest) -> HttpResponse:
 # --- My orders --------------------------------------------------------------------------------
 
 
+def waiting_on(*, role: str, status: str, is_paid: bool, disputed: bool) -> str:
+    """What the order waits for from `role` now ("" when it is not their turn): the same rules
+    as the order page's next step (order_state.js) and My orders' live rows (orders.js)."""
+    if disputed:
+        return ""  # an admin decides
+    if role == "buyer":
+        if status == "PENDING" and not is_paid:
+            return "Pay"
+        if status == "DELIVERED":
+            return "Check the delivery"
+    elif role == "creator":
+        if status == "PENDING" and is_paid:
+            return "Accept or decline"
+        if status == "IN_PROGRESS":
+            return "Deliver"
+    return ""
+
+
 @login_required(login_url=SIGN_IN)
 def my_orders(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {"request": _as_request(user)}
-    rows = {
-        role: [
-            {**row, "status_label": OrderStatus(row["status"]).label}
-            for row in OrderSerializer(
-                selectors.order_list_for_user(user=user, role=role)[:100],
-                many=True,
-                context=context,
-            ).data
-        ]
-        for role in ("buyer", "creator")
-    }
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for role in ("buyer", "creator"):
+        orders = list(
+            selectors.order_list_for_user(user=user, role=role).select_related("buyer", "creator")[
+                :100
+            ]
+        )
+        data = OrderSerializer(orders, many=True, context=context).data
+        rows[role] = []
+        for order, row in zip(orders, data, strict=True):
+            other = order.creator if role == "buyer" else order.buyer
+            rows[role].append(
+                {
+                    **row,
+                    "status_label": OrderStatus(row["status"]).label,
+                    "other_party": other.username,
+                    "other_role": "creator" if role == "buyer" else "buyer",
+                    "created": order.created_at,
+                    "updated": order.updated_at,
+                    "waiting": waiting_on(
+                        role=role,
+                        status=row["status"],
+                        is_paid=row["is_paid"],
+                        disputed=row["open_dispute_id"] is not None,
+                    ),
+                }
+            )
+    waiting = sum(1 for role_rows in rows.values() for row in role_rows if row["waiting"])
     return render(
         request,
         "frontend/orders.html",
         {
             "as_buyer": rows["buyer"],
             "as_creator": rows["creator"],
+            "waiting_count": waiting,
             "boot": {"me": {"id": user.pk, "username": user.get_username()}},
         },
     )
