@@ -120,6 +120,12 @@ def test_partial_refund_with_a_decimal_comma_updates_every_money_panel(
     expect(money(creator_page, "payout")).not_to_contain_text("when the order completes")
     for page in (buyer_page, creator_page):
         expect(page.locator("#status")).to_have_text("Completed")
+        # Completed by the dispute, never delivered: the tracker says so.
+        tracker = page.locator("#tracker")
+        expect(tracker.locator('[data-step="delivered"]')).to_have_attribute(
+            "data-state", "skipped"
+        )
+        expect(tracker.locator('[data-step="dispute"]')).to_have_text("Dispute closed")
         # After a closed dispute there is no dispute form, nor a way to open it.
         expect(page.get_by_role("button", name="Report a problem")).to_have_count(0)
     screenshot(creator_page, "money-creator-partial-refund")

@@ -89,6 +89,13 @@ def test_the_chat_is_one_tap_away_and_the_composer_stays_at_the_bottom(
     buyer_page.keyboard.type("typed on a phone")
     buyer_page.keyboard.press("Enter")
     expect(creator_page.locator("#messages li.msg", has_text="typed on a phone")).to_have_count(1)
+    # A message arriving while another panel is shown marks the Chat tab; opening it clears that.
+    buyer_page.get_by_role("tab", name="Details").click()
+    creator_page.get_by_label("Message", exact=True).fill("Got it")
+    creator_page.get_by_role("button", name="Send").click()
+    expect(buyer_page.get_by_role("tab", name="Chat (new)")).to_be_visible()
+    buyer_page.get_by_role("tab", name="Chat").click()
+    expect(buyer_page.locator("#tab-chat-unread")).to_be_hidden()
     # Arrow keys move between the tabs too.
     creator_page.get_by_role("tab", name="Chat").focus()
     creator_page.keyboard.press("ArrowRight")

@@ -2,9 +2,9 @@
 // dedupe, an outbox of messages typed while offline (sent with their client_id on reconnect),
 // typing indicator, presence and read marks. Protocol: docs/websocket-protocol.md.
 
+import { layoutThread } from "./chat_layout.js";
 import { el, fmtTime, linkified, newClientId, showError } from "./dom.js";
 
-const GROUP_GAP_MS = 5 * 60 * 1000; // one sender's messages closer than this share one header
 const TYPING_RENEW_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const TYPING_SHOWN_MS = 6500;
@@ -247,43 +247,8 @@ export class Chat {
     this.relayout();
   }
 
-  // Day separators, and one header (name, time) per run of one sender's messages.
   relayout() {
-    for (const day of this.list.querySelectorAll("li.day")) day.remove();
-    let previous = null;
-    let lastDay = "";
-    const today = new Date().toDateString();
-    const yesterday = new Date(Date.now() - 86400000).toDateString();
-    for (const li of Array.from(this.list.children)) {
-      if (!li.classList.contains("msg")) {
-        previous = null; // a system line breaks a run
-        continue;
-      }
-      const sent = li.dataset.sentAt ? new Date(li.dataset.sentAt) : new Date();
-      const dayKey = sent.toDateString();
-      if (dayKey !== lastDay) {
-        lastDay = dayKey;
-        const label =
-          dayKey === today
-            ? "Today"
-            : dayKey === yesterday
-              ? "Yesterday"
-              : sent.toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
-        this.list.insertBefore(el("li", { class: "day", text: label }), li);
-        previous = null;
-      }
-      const sender = li.classList.contains("pending") ? String(this.me.id) : li.dataset.sender;
-      const continues =
-        previous !== null &&
-        previous.sender === sender &&
-        previous.admin === li.classList.contains("admin") &&
-        sent - previous.sent < GROUP_GAP_MS;
-      li.classList.toggle("cont", continues);
-      if (previous) previous.li.classList.toggle("group-end", !continues);
-      li.classList.add("group-end");
-      previous = { li, sender, sent, admin: li.classList.contains("admin") };
-    }
-    if (this.emptyNode) this.emptyNode.hidden = this.list.querySelector("li.msg") !== null;
+    layoutThread({ list: this.list, meId: this.me.id, emptyNode: this.emptyNode });
   }
 
   systemLine(text) {

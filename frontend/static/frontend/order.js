@@ -45,6 +45,12 @@ const chat = new Chat({
     if (order.status === "CANCELLED") return "The order was cancelled, so this thread is closed to new messages.";
     return "This thread is closed to new messages.";
   },
+  // On a phone showing another panel, the Chat tab says something new arrived.
+  onOthersMessage: () => {
+    if (document.getElementById("workspace").dataset.view !== "chat") {
+      document.getElementById("tab-chat-unread").hidden = false;
+    }
+  },
   loadOlder: async (before) => {
     const result = await api("GET", `/api/orders/${order.id}/messages?before=${before}&limit=50`);
     return result.ok ? result.data : null;

@@ -18,15 +18,16 @@ export function renderTracker({ list, order, reached, dispute, closedDispute }) 
     placed: true,
     paid: Boolean(order.is_paid) || reached.has("PAID"),
     accepted: AFTER_ACCEPT.has(order.status) || reached.has("IN_PROGRESS"),
-    delivered: order.status === "DELIVERED" || order.status === "COMPLETED" || reached.has("DELIVERED"),
+    delivered: order.status === "DELIVERED" || reached.has("DELIVERED"),
     completed: order.status === "COMPLETED",
   };
-  const cancelled = order.status === "CANCELLED";
+  // A dispute can complete an order that was never delivered: that step was skipped.
+  const ended = order.status === "CANCELLED" || order.status === "COMPLETED";
   let currentFound = false;
   const items = [];
   for (const [key, label] of STEPS) {
     let state = done[key] ? "done" : "todo";
-    if (state === "todo" && cancelled) state = "skipped";
+    if (state === "todo" && ended) state = "skipped";
     if (state === "todo" && !currentFound) {
       state = "current";
       currentFound = true;
@@ -40,13 +41,13 @@ export function renderTracker({ list, order, reached, dispute, closedDispute }) 
     if (state === "current") li.setAttribute("aria-current", "step");
     items.push(li);
   }
-  if (cancelled) {
+  if (order.status === "CANCELLED") {
     items.push(el("li", { class: "step branch stop", dataset: { step: "cancelled", state: "done" }, "aria-current": "step" }, "Cancelled"));
   }
   if (dispute) {
     items.push(el("li", { class: "step branch dispute", dataset: { step: "dispute", state: "current" } }, "Dispute open"));
   } else if (closedDispute) {
-    items.push(el("li", { class: "step branch", dataset: { step: "dispute", state: "done" } }, "Dispute closed"));
+    items.push(el("li", { class: "step branch done", dataset: { step: "dispute", state: "done" } }, "Dispute closed"));
   }
   list.replaceChildren(...items);
 }
