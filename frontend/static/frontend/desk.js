@@ -18,8 +18,8 @@ function row(dispute, fresh) {
       el("br"),
       el("time", { datetime: dispute.created_at, text: fmtTime(dispute.created_at) }),
     ),
-    el("td", { text: dispute.created_by_username }),
-    el("td", { class: "reason", text: dispute.reason }),
+    el("td", { dir: "auto", text: dispute.created_by_username }),
+    el("td", { class: "reason", dir: "auto", text: dispute.reason }),
     el("td", {}, el("span", { class: "status", dataset: { status: dispute.status }, text: DISPUTE_STATUS_LABELS[dispute.status] || dispute.status })),
     el("td", {}, el("a", { class: "button", href: `/disputes/${dispute.id}/`, "aria-label": `Join dispute #${dispute.id}`, text: "Join" })),
   );
