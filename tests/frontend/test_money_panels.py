@@ -146,3 +146,15 @@ def test_a_price_typed_with_a_decimal_comma_places_the_order(
     expect(shopper.locator("#price")).to_have_text("€380.50")
     expect(shopper.locator("#listed-price")).to_have_text("(listed at €450.00)")
     assert browsing.errors == []
+
+
+def test_amounts_follow_the_browser_locale(browsing, buyer, creator, password, agreed_order):
+    german = browsing.signed_in("creator", password, locale="de-DE")
+    german.goto(f"/orders/{agreed_order.pk}/")
+    wait_live(german)
+    expect(german.locator("#price")).to_have_text("400,00\u00a0€")
+    expect(money(german, "receives")).to_have_text("360,00\u00a0€")
+    expect(german.locator("#actions .primary")).to_have_text(
+        "Accept order at 400,00\u00a0€ (listed 450,00\u00a0€)"
+    )
+    assert browsing.errors == []
