@@ -90,8 +90,11 @@ export function fmtMoney(amount, currency = "EUR") {
   return new Intl.NumberFormat(LOCALE, { style: "currency", currency }).format(value);
 }
 
+const DECIMAL_PART = "decimal"; // an Intl part type (not a frame: frame names are in events.py)
+
 function localeDecimal() {
-  const part = new Intl.NumberFormat(LOCALE).formatToParts(1.5).find((p) => p.type === "decimal");
+  const parts = new Intl.NumberFormat(LOCALE).formatToParts(1.5);
+  const part = parts.find((p) => p.type === DECIMAL_PART);
   return part ? part.value : ".";
 }
 

@@ -82,7 +82,9 @@ export function renderMoney({ box, order, payment, feePercent, role }) {
   }
   if (role === "creator" || role === "admin") {
     rows.push(...row(`Platform fee (${Number(feePercent)}%)`, `− ${fmtMoney(f.fee)}`, "fee"));
-    rows.push(...row("Refunds (the creator's part)", `− ${fmtMoney(f.creatorRefunds)}`, "creator-refunds"));
+    if (cents(f.refunded) > 0) {
+      rows.push(...row("Refunds (the creator's part)", `− ${fmtMoney(f.creatorRefunds)}`, "creator-refunds"));
+    }
     rows.push(
       ...row(role === "creator" ? "You receive" : "The creator receives", fmtMoney(f.receives), "receives", {
         strong: true,

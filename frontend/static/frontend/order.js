@@ -140,28 +140,24 @@ function renderActions() {
   document.getElementById("move-note-box").hidden = moves.length === 0;
 }
 
+// What each kind of action does (by kind; frames are not involved).
+const ACTIONS = {
+  move: (action) => move(action.to),
+  pay: () => pay(),
+  review: () => {
+    showPanel("details");
+    document.getElementById("review-score").focus();
+  },
+  report: () => revealDisputeForm(),
+};
+
 async function runAction(action) {
   if (action.confirm) {
     const ok = await confirmDialog(action.confirm);
     if (!ok) return;
   }
-  switch (action.kind) {
-    case "move":
-      await move(action.to);
-      break;
-    case "pay":
-      await pay();
-      break;
-    case "review":
-      showPanel("details");
-      document.getElementById("review-score").focus();
-      break;
-    case "report":
-      revealDisputeForm();
-      break;
-    default:
-      break;
-  }
+  const run = ACTIONS[action.kind];
+  if (run) await run(action);
 }
 
 async function move(to) {

@@ -119,6 +119,10 @@ function arrange() {
 document.getElementById("sort").addEventListener("change", arrange);
 document.getElementById("only-waiting").addEventListener("change", arrange);
 formatMoneyNodes();
+// Dates in the user's locale, the same way live rows write them.
+for (const time of document.querySelectorAll("table.orders time[datetime]")) {
+  time.textContent = fmtDate(time.dateTime);
+}
 arrange();
 
 async function reload() {
