@@ -16,6 +16,7 @@ import {
   showError,
   statusLabel,
 } from "./dom.js";
+import { eventWhat, renderDeadline } from "./deadline.js";
 import { LiveSocket } from "./live.js";
 import { renderMoney } from "./money.js";
 import { planFor, renderTracker } from "./order_state.js";
@@ -78,6 +79,7 @@ function closedDispute() {
 
 function renderOrder() {
   setStatusBadge(document.getElementById("status"), order.status);
+  renderDeadline(order, me.role);
   renderTracker({
     list: document.getElementById("tracker"),
     order,
@@ -187,9 +189,7 @@ function addEvent(event) {
     { dataset: { seq: String(event.seq) } },
     el("span", {
       class: "what",
-      text: event.from_status
-        ? `${statusLabel(event.from_status)} → ${statusLabel(event.to_status)}`
-        : "Order placed",
+      text: eventWhat(event, statusLabel),
     }),
     " by ",
     el("span", { class: "who", dir: "auto", text: event.actor_username }),
