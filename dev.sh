@@ -23,14 +23,22 @@ check_python() {
   fi
 }
 
+# One line per step, so a first install (a few minutes) never looks stuck.
+step() { echo "== $*"; }
+
 ensure_venv() {
   check_python python3
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  if [ ! -x "$VENV/bin/python" ]; then
+    step "creating $VENV with $(python3 -V)"
+    python3 -m venv "$VENV"
+  fi
   local stamp
   stamp="$VENV/.installed-$(cat "$LOCK" pyproject.toml | sha1sum | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
     # Exactly the lock: every pin must match one of its hashes, and nothing is resolved anew.
+    step "installing $(grep -c '^[A-Za-z0-9]' "$LOCK") pinned packages from $LOCK into $VENV (checked against their hashes; a few minutes the first time)"
     "$VENV/bin/python" -m pip install --quiet --require-hashes --no-deps -r "$LOCK"
+    step "installing ECHO itself into $VENV (editable)"
     "$VENV/bin/python" -m pip install --quiet --no-deps -e .
     rm -f "$VENV"/.installed-*
     touch "$stamp"
@@ -92,8 +100,14 @@ case "$cmd" in
     ensure_venv
     # Development mode, explicitly: without DEBUG=1 the service runs as in production.
     export DEBUG=1
-    "$VENV/bin/python" manage.py migrate --no-input
+    step "database: applying migrations to ./db.sqlite3"
+    "$VENV/bin/python" manage.py migrate --no-input --verbosity 0
+    step "demo data: users, listings and two orders"
     "$VENV/bin/python" manage.py seed_demo
+    # Pages name static files by their content hashes in every mode (echo_site/staticstorage.py).
+    step "static files: hashing and compressing into staticfiles/"
+    "$VENV/bin/python" manage.py collectstatic --no-input --verbosity 0
+    step "background worker: one child process with the schedule (stopped with the server)"
     # One background worker with the schedule inside it (-B), on the embedded broker (files under
     # .celery/, echo_site/settings.py): a child of this script, stopped when the server stops.
     "$VENV/bin/celery" -A echo_site worker -B --pool=solo --without-gossip --without-mingle \

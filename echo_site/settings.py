@@ -525,14 +525,13 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# Hashed names and long cache lifetimes in every mode (echo_site/staticstorage.py): pages need the
+# manifest, so `collectstatic` runs before serving (the Procfile's release step, `./dev.sh run`,
+# and once per test session in tests/conftest.py).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "attachments": _attachments_storage,
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "echo_site.staticstorage.StaticStorage"},
 }
 
 # --- Security (production) ----------------------------------------------------------------------

@@ -42,7 +42,13 @@ from orders.serializers import (
     ReviewSerializer,
 )
 from orders.state import viewer_role
-from payments.selectors import money_needing_admin, payment_for_order, payments_simulated
+from payments.selectors import (
+    money_needing_admin,
+    payment_for_order,
+    payments_simulated,
+    platform_fee_percent,
+    refund_room,
+)
 from payments.serializers import PaymentSerializer
 
 SIGN_IN = "/signin/"
@@ -170,27 +176,63 @@ def market(request: HttpRequest) -> HttpResponse:
 # --- My orders --------------------------------------------------------------------------------
 
 
+def waiting_on(*, role: str, status: str, is_paid: bool, disputed: bool) -> str:
+    """What the order waits for from `role` now ("" when it is not their turn): the same rules
+    as the order page's next step (order_state.js) and My orders' live rows (orders.js)."""
+    if disputed:
+        return ""  # an admin decides
+    if role == "buyer":
+        if status == "PENDING" and not is_paid:
+            return "Pay"
+        if status == "DELIVERED":
+            return "Check the delivery"
+    elif role == "creator":
+        if status == "PENDING" and is_paid:
+            return "Accept or decline"
+        if status == "IN_PROGRESS":
+            return "Deliver"
+    return ""
+
+
 @login_required(login_url=SIGN_IN)
 def my_orders(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {"request": _as_request(user)}
-    rows = {
-        role: [
-            {**row, "status_label": OrderStatus(row["status"]).label}
-            for row in OrderSerializer(
-                selectors.order_list_for_user(user=user, role=role)[:100],
-                many=True,
-                context=context,
-            ).data
-        ]
-        for role in ("buyer", "creator")
-    }
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for role in ("buyer", "creator"):
+        orders = list(
+            selectors.order_list_for_user(user=user, role=role).select_related("buyer", "creator")[
+                :100
+            ]
+        )
+        data = OrderSerializer(orders, many=True, context=context).data
+        rows[role] = []
+        for order, row in zip(orders, data, strict=True):
+            other = order.creator if role == "buyer" else order.buyer
+            rows[role].append(
+                {
+                    **row,
+                    "status_label": OrderStatus(row["status"]).label,
+                    "other_party": other.username,
+                    "other_role": "creator" if role == "buyer" else "buyer",
+                    "created": order.created_at,
+                    "updated": order.updated_at,
+                    "waiting": waiting_on(
+                        role=role,
+                        status=row["status"],
+                        is_paid=row["is_paid"],
+                        disputed=row["open_dispute_id"] is not None,
+                    ),
+                }
+            )
+    waiting = sum(1 for role_rows in rows.values() for row in role_rows if row["waiting"])
     return render(
         request,
         "frontend/orders.html",
         {
             "as_buyer": rows["buyer"],
             "as_creator": rows["creator"],
+            "waiting_count": waiting,
             "boot": {"me": {"id": user.pk, "username": user.get_username()}},
         },
     )
@@ -268,6 +310,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
             many=True,
             context={"revisions_allowed": order.revisions_allowed},
         ).data,
+        "fee_percent": platform_fee_percent(),
     }
     return render(
         request,
@@ -301,10 +344,21 @@ def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
         (value, DisputeOutcome(value).label)
         for value in dispute_allowed_outcomes(order_status=order.status)
     ]
+    # The admin's close form shows the money it decides about (paid, refunded, the refund cap).
+    money = refund_room(order=order) if role == "admin" else None
+    if money is not None:
+        boot["money"] = _json(money)
     return render(
         request,
         "frontend/dispute.html",
-        {"dispute": dispute, "order": order, "role": role, "boot": boot, "outcomes": outcomes},
+        {
+            "dispute": dispute,
+            "order": order,
+            "role": role,
+            "boot": boot,
+            "outcomes": outcomes,
+            "money": money,
+        },
     )
 
 

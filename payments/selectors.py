@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from echo_site.errors import ErrorCode, ServiceError
@@ -12,8 +14,8 @@ from orders.hooks import OrderFact
 from orders.models import Order
 from orders.selectors import order_get_for_user
 
-from .gateway import is_simulated
-from .models import PAID_STATUSES, Payment, Payout, Refund
+from .gateway import CENT, is_simulated
+from .models import FUNDED_STATUSES, PAID_STATUSES, Payment, Payout, Refund
 
 
 def payment_for_order(*, order: Order) -> Payment | None:
@@ -87,3 +89,41 @@ def money_needing_admin(*, limit: int = 100) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: row["updated_at"])
+
+
+def platform_fee_percent() -> Decimal:
+    """PLATFORM_FEE_PERCENT: what the money panels preview before a payment stores its fee."""
+    return Decimal(settings.PLATFORM_FEE_PERCENT)
+
+
+class RefundRoom(TypedDict):
+    """What an admin closing a dispute needs: paid, refunded so far, the largest partial refund."""
+
+    currency: str
+    paid: Decimal
+    refunded: Decimal
+    left: Decimal
+    max_partial_refund: Decimal | None
+
+
+def refund_room(*, order: Order) -> RefundRoom:
+    """A partial refund must be above 0 and below what is left (the whole rest is a full refund)."""
+    payment = Payment.objects.filter(order_id=order.pk, status__in=FUNDED_STATUSES).first()
+    if payment is None:
+        zero = Decimal("0.00")
+        return {
+            "currency": "EUR",
+            "paid": zero,
+            "refunded": zero,
+            "left": zero,
+            "max_partial_refund": None,
+        }
+    left = payment.total_amount - payment.refunded_amount
+    cap = left - CENT
+    return {
+        "currency": payment.currency.upper() or "EUR",
+        "paid": payment.total_amount,
+        "refunded": payment.refunded_amount,
+        "left": left,
+        "max_partial_refund": cap if cap > 0 else None,
+    }

@@ -25,8 +25,15 @@ from websockets.asyncio.connection import Connection as WebsocketConnection
 
 from tests.factories import ItemFactory, UserFactory
 from tests.frame_contract import check_frame, prepare
+from tests.static_collected import collect_static_if_stale
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_manifest() -> None:
+    """Pages name static files by their hashes in every mode: collect them when stale."""
+    collect_static_if_stale()
 
 
 def _reachable(url: str, default_port: int) -> bool:

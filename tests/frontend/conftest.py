@@ -93,9 +93,9 @@ class Browsing:
             )
         return self.browser
 
-    def page(self, *, width: int = 1280, height: int = 900) -> Any:
+    def page(self, *, width: int = 1280, height: int = 900, locale: str = "en-US") -> Any:
         context = self._launch().new_context(
-            base_url=self.base, viewport={"width": width, "height": height}
+            base_url=self.base, viewport={"width": width, "height": height}, locale=locale
         )
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
@@ -107,7 +107,7 @@ class Browsing:
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         return page
 
-    def signed_in(self, username: str, password: str, **size: int) -> Any:
+    def signed_in(self, username: str, password: str, **size: Any) -> Any:
         page = self.page(**size)
         page.goto("/signin/")
         page.get_by_label("Username").fill(username)

@@ -70,6 +70,7 @@ def test_creator_delivers_two_files_and_the_buyer_downloads_them_live(
     assert Path(info.value.path()).read_bytes() == png
 
     card.get_by_role("button", name="Accept delivery").click()
+    buyer_page.get_by_role("button", name="Yes, accept the delivery").click()  # the confirmation
     expect(creator_page.locator("#status")).to_have_text("Completed")
     expect(creator_page.locator("#deliveries .delivery .decision")).to_have_text("Accepted")
     screenshot(buyer_page, "order-delivered-buyer")

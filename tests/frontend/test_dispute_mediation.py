@@ -30,6 +30,8 @@ def test_admin_sees_the_dispute_arrive_joins_posts_and_closes_it_for_both_partie
         page.goto(f"/orders/{order.pk}/")
         wait_live(page)
 
+    expect(buyer_page.locator("#dispute-form")).to_have_count(0)  # behind a secondary action
+    buyer_page.get_by_role("button", name="Report a problem").click()
     buyer_page.get_by_label("Something wrong? Describe the problem (10 to 500 characters)").fill(
         "The creator stopped answering for a week."
     )
@@ -74,6 +76,7 @@ def test_admin_sees_the_dispute_arrive_joins_posts_and_closes_it_for_both_partie
         "The creator delivers within three days."
     )
     admin.get_by_role("button", name="Close dispute").click()
+    admin.get_by_role("button", name="Yes, close the dispute").click()
     for page in (buyer_page, creator_page, admin):
         expect(page.locator("#dispute-status")).to_have_text("Closed")
         expect(page.locator("#outcome")).to_have_text("Order resumed")
@@ -86,6 +89,9 @@ def test_admin_sees_the_dispute_arrive_joins_posts_and_closes_it_for_both_partie
     # The order page shows the outcome too, and the desk's queue is empty again.
     buyer_page.goto(f"/orders/{order.pk}/")
     expect(buyer_page.locator(".dispute-summary")).to_contain_text("Closed · Order resumed")
+    # A closed dispute leaves no way to open another from the order page.
+    expect(buyer_page.get_by_role("button", name="Report a problem")).to_have_count(0)
+    expect(buyer_page.locator("#dispute-form")).to_have_count(0)
     admin.goto("/desk/")
     wait_live(admin)
     expect(admin.locator("#queue tbody tr")).to_have_count(0)

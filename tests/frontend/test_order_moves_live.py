@@ -23,28 +23,32 @@ def test_moves_payment_and_review_update_both_pages_live(browsing, buyer, creato
 
     # Unpaid: the creator cannot accept yet; the buyer sees the clearly labelled simulated gateway.
     expect(creator_page.get_by_role("button", name="Accept order")).to_have_count(0)
-    expect(creator_page.locator("#actions-hint")).to_have_text(
-        "The buyer has to pay before you can accept the order."
+    expect(creator_page.locator("#next-step")).to_contain_text(
+        "You can accept the order once they have paid."
     )
     expect(buyer_page.locator("#payment .notice")).to_contain_text("simulated payments")
     buyer_page.get_by_role("button", name="Simulated payment: pay €450.00").click()
     expect(buyer_page.get_by_test_id("paid")).to_contain_text("Paid: €450.00")
     expect(creator_page.get_by_test_id("paid")).to_contain_text("Paid: €450.00")
-    expect(creator_page.locator("#actions-hint")).to_be_hidden()
+    expect(creator_page.locator("#next-step")).to_contain_text("Accept the order to start work")
 
+    creator_page.get_by_text("Add a note to your action").click()
     creator_page.get_by_label("Note with your action (optional)").fill("Starting today")
     creator_page.get_by_role("button", name="Accept order").click()
     expect(buyer_page.locator("#status")).to_have_text("In progress")
-    expect(buttons(buyer_page)).to_have_count(0)
+    expect(buttons(buyer_page)).to_have_text(["Report a problem"])
     expect(buyer_page.locator("#timeline")).to_contain_text("Pending → In progress")
     expect(buyer_page.locator("#timeline")).to_contain_text("Starting today")
 
     creator_page.get_by_role("button", name="Deliver").click()
     expect(buyer_page.locator("#status")).to_have_text("Delivered")
-    expect(buttons(buyer_page)).to_have_text(["Accept delivery", "Ask for revision"])
-    expect(buttons(creator_page)).to_have_count(0)
+    expect(buttons(buyer_page)).to_have_text(
+        ["Accept delivery", "Ask for revision", "Report a problem"]
+    )
+    expect(buttons(creator_page)).to_have_text(["Report a problem"])
 
     buyer_page.get_by_role("button", name="Accept delivery").click()
+    buyer_page.get_by_role("button", name="Yes, accept the delivery").click()
     expect(creator_page.locator("#status")).to_have_text("Completed")
     expect(buyer_page.locator("#status")).to_have_text("Completed")
     expect(buyer_page.locator("#compose")).to_be_hidden()  # a completed order takes no messages

@@ -119,3 +119,17 @@ def test_my_orders_lists_orders_by_role(buyer, creator, order):
     creator_section = body.split('data-role="creator"')[1]
     assert f'data-order-id="{order.pk}"' in creator_section
     assert "Pending" in creator_section
+
+
+def test_user_text_is_marked_dir_auto_for_right_to_left_languages(buyer, creator):
+    from orders import services
+
+    item = ItemFactory(creator=creator, title="שלום עולם poster", description="תיאור")
+    order = services.order_place(buyer=buyer, item=item)
+    market = Client().get("/").content.decode()
+    assert '<h2 class="item-title" dir="auto">שלום עולם poster</h2>' in market
+    assert '<p class="desc" dir="auto">תיאור</p>' in market
+    page = signed_in(buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert '<span dir="auto">שלום עולם poster</span>' in page
+    assert '<p class="desc" id="terms-description" dir="auto">תיאור</p>' in page
+    assert '<textarea id="compose-text" rows="2" maxlength="5000" required dir="auto">' in page

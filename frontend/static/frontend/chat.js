@@ -3,15 +3,30 @@
 // typing indicator, presence and read marks. Protocol: docs/websocket-protocol.md.
 
 import { FilePicker, fileList } from "./attachments.js";
-import { el, fmtTime, newClientId, showError } from "./dom.js";
+import { layoutThread } from "./chat_layout.js";
+import { el, fmtTime, linkified, newClientId, showError } from "./dom.js";
 
 const TYPING_RENEW_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const TYPING_SHOWN_MS = 6500;
 
 export class Chat {
-  constructor({ me, users, canRead = () => true, canPost = () => true, loadOlder = null, uploadTo = null }) {
+  constructor({
+    me,
+    users,
+    canRead = () => true,
+    canPost = () => true,
+    closedReason = () => "This thread is closed to new messages.",
+    loadOlder = null,
+    onOthersMessage = null,
+    uploadTo = null,
+  }) {
     this.me = me;
+    this.closedReason = closedReason;
+    this.onOthersMessage = onOthersMessage;
+    this.emptyNode = document.getElementById("chat-empty");
+    this.announceNode = document.getElementById("chat-announce");
+    this.closedNode = document.getElementById("thread-closed");
     this.users = users || {};
     this.canRead = canRead;
     this.canPost = canPost;
@@ -55,6 +70,7 @@ export class Chat {
     for (const message of messages) this.insertMessage(message);
     this.lastSeq = Math.max(this.lastSeq, lastSeq);
     this.setHasMore(hasMore);
+    this.relayout();
     this.scrollToEnd();
     this.refreshCompose();
   }
@@ -138,6 +154,11 @@ export class Chat {
     const nearEnd = this.nearEnd();
     this.insertMessage(message);
     this.showTyping(message.sender_id, false);
+    if (message.sender_id !== this.me.id) {
+      // The one live announcement: a new message from someone else (never our own, never marks).
+      this.announceNode.textContent = `${message.sender_username}: ${message.content}`;
+      if (this.onOthersMessage) this.onOthersMessage(message);
+    }
     if (nearEnd) this.scrollToEnd();
     this.scheduleRead();
   }
@@ -145,7 +166,10 @@ export class Chat {
   acked(clientId, message) {
     const pending = this.pending.get(clientId);
     this.pending.delete(clientId);
-    if (pending) pending.li.remove();
+    if (pending) {
+      pending.li.remove();
+      this.relayout();
+    }
     if (this.accept(message.seq)) this.insertMessage(message);
     this.scrollToEnd();
   }
@@ -205,16 +229,16 @@ export class Chat {
       "li",
       {
         class: `msg${mine ? " mine" : ""}${admin ? " admin" : ""}`,
-        dataset: { seq: String(message.seq) },
+        dataset: { seq: String(message.seq), sender: String(message.sender_id), sentAt: message.sent_at },
       },
       el(
         "p",
         { class: "msg-meta" },
-        el("span", { class: "sender", text: mine ? "You" : message.sender_username }),
+        el("bdi", { class: "sender", text: mine ? "You" : message.sender_username }),
         admin ? el("span", { class: "tag admin-tag", text: "Admin" }) : null,
         el("time", { datetime: message.sent_at, text: fmtTime(message.sent_at) }),
       ),
-      el("p", { class: "msg-text", text: message.content }),
+      el("p", { class: "msg-text", dir: "auto" }, ...linkified(message.content)),
       fileList(message.attachments),
       mine ? el("span", { class: "mark", text: "Sent" }) : null,
     );
@@ -226,6 +250,11 @@ export class Chat {
     );
     this.list.insertBefore(li, anchor || null);
     if (mine) this.refreshReadMarks();
+    this.relayout();
+  }
+
+  relayout() {
+    layoutThread({ list: this.list, meId: this.me.id, emptyNode: this.emptyNode });
   }
 
   systemLine(text) {
@@ -234,6 +263,7 @@ export class Chat {
       node.classList.contains("pending"),
     );
     this.list.insertBefore(li, firstPending || null);
+    this.relayout();
     this.scrollToEnd();
   }
 
@@ -285,6 +315,10 @@ export class Chat {
   refreshCompose() {
     const allowed = this.canPost();
     this.form.hidden = !allowed;
+    if (this.closedNode) {
+      this.closedNode.textContent = allowed ? "" : this.closedReason();
+      this.closedNode.hidden = allowed;
+    }
   }
 
   // --- Sending ------------------------------------------------------------------------------
@@ -315,11 +349,12 @@ export class Chat {
     const li = el(
       "li",
       { class: "msg mine pending", dataset: { clientId } },
-      el("p", { class: "msg-meta" }, el("span", { class: "sender", text: "You" })),
-      el("p", { class: "msg-text", text: content }),
+      el("p", { class: "msg-meta" }, el("bdi", { class: "sender", text: "You" })),
+      el("p", { class: "msg-text", dir: "auto" }, ...linkified(content)),
       mark,
     );
     this.list.append(li);
+    this.relayout();
     const attachmentIds = this.files ? this.files.ids() : [];
     if (this.files) this.files.clear();
     const entry = { clientId, content, li, mark, failed: false, attachmentIds };

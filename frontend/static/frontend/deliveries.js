@@ -4,7 +4,7 @@
 
 import { api, errorText } from "./api.js";
 import { FilePicker, fileList } from "./attachments.js";
-import { el, fmtTime, showError } from "./dom.js";
+import { confirmDialog, el, fmtTime, showError } from "./dom.js";
 
 const MAX_FILES = 10;
 
@@ -123,7 +123,19 @@ export class Deliveries {
     return el(
       "div",
       { class: "stack answer" },
-      el("button", { type: "button", text: "Accept delivery", onclick: () => call("accept") }),
+      el("button", {
+        type: "button",
+        class: "primary",
+        text: "Accept delivery",
+        onclick: async () => {
+          const ok = await confirmDialog({
+            title: "Accept the delivery?",
+            body: "The order completes and the creator is paid. You can still review it, but not ask for a revision.",
+            confirm: "Yes, accept the delivery",
+          });
+          if (ok) await call("accept");
+        },
+      }),
       reason,
       el("button", {
         type: "button",

@@ -21,8 +21,8 @@ function row(dispute, fresh) {
       dispute.sla_flagged_at ? el("br") : null,
       dispute.sla_flagged_at ? el("span", { class: "sla", text: "Waiting too long for an admin" }) : null,
     ),
-    el("td", { text: dispute.created_by_username }),
-    el("td", { class: "reason", text: dispute.reason }),
+    el("td", { dir: "auto", text: dispute.created_by_username }),
+    el("td", { class: "reason", dir: "auto", text: dispute.reason }),
     el("td", {}, el("span", { class: "status", dataset: { status: dispute.status }, text: DISPUTE_STATUS_LABELS[dispute.status] || dispute.status })),
     el("td", {}, el("a", { class: "button", href: `/disputes/${dispute.id}/`, "aria-label": `Join dispute #${dispute.id}`, text: "Join" })),
   );

@@ -3,7 +3,18 @@
 
 import { api, errorText } from "./api.js";
 import { Chat } from "./chat.js";
-import { DISPUTE_STATUS_LABELS, OUTCOME_LABELS, boot, setStatusBadge, showError } from "./dom.js";
+import {
+  DISPUTE_STATUS_LABELS,
+  OUTCOME_LABELS,
+  boot,
+  cents,
+  confirmDialog,
+  fmtMoney,
+  formatMoneyNodes,
+  parseAmount,
+  setStatusBadge,
+  showError,
+} from "./dom.js";
 import { LiveSocket } from "./live.js";
 
 const B = boot();
@@ -16,7 +27,19 @@ const chat = new Chat({
   canRead: () => true,
   canPost: () => dispute !== null && dispute.status !== "CLOSED",
   uploadTo: B.order_id, // evidence files
+  closedReason: () =>
+    dispute && dispute.status === "CLOSED"
+      ? "The dispute is closed, so this thread takes no new messages. The outcome is shown above."
+      : "Loading…",
 });
+
+function nextStep() {
+  if (!dispute) return "";
+  if (dispute.status === "CLOSED") return "Closed: the admin's decision is final and shown below.";
+  if (me.role === "admin") return "Your turn: hear both sides, then close the dispute with an outcome.";
+  if (dispute.status === "OPEN") return "Waiting for an admin to join. Explain the problem here meanwhile.";
+  return "An admin is mediating. Answer their questions here; they decide how the order ends.";
+}
 
 function applyDispute(next) {
   if (!next) return;
@@ -24,7 +47,7 @@ function applyDispute(next) {
   setStatusBadge(document.getElementById("dispute-status"), dispute.status, DISPUTE_STATUS_LABELS);
   const outcome = document.getElementById("outcome");
   outcome.textContent = dispute.outcome
-    ? `${OUTCOME_LABELS[dispute.outcome] || dispute.outcome}${dispute.refund_amount ? ` (€${dispute.refund_amount})` : ""}`
+    ? `${OUTCOME_LABELS[dispute.outcome] || dispute.outcome}${dispute.refund_amount ? ` (${fmtMoney(dispute.refund_amount)})` : ""}`
     : "—";
   const closed = document.getElementById("dispute-closed");
   if (dispute.status === "CLOSED") {
@@ -33,6 +56,7 @@ function applyDispute(next) {
   } else {
     closed.hidden = true;
   }
+  document.getElementById("next-step-text").textContent = nextStep();
   const closeBox = document.getElementById("close-box");
   if (closeBox) closeBox.hidden = dispute.status === "CLOSED";
   chat.refreshCompose();
@@ -74,7 +98,34 @@ function bindCloseForm() {
       outcome: outcome.value,
       resolution: document.getElementById("close-resolution").value.trim(),
     };
-    if (outcome.value === "PARTIAL_REFUND") body.refund_amount = refund.value.trim();
+    if (outcome.value === "PARTIAL_REFUND") {
+      // Typed in the user's locale ("20,00" or "20.00"); checked against the cap before sending.
+      const amount = parseAmount(refund.value);
+      const max = B.money && B.money.max_partial_refund;
+      if (amount === null || cents(amount) <= 0) {
+        showError(error, "Type the refund as an amount, for example 20.00 or 20,00.");
+        refund.focus();
+        return;
+      }
+      if (!max || cents(amount) > cents(max)) {
+        showError(
+          error,
+          max
+            ? `A partial refund can be at most ${fmtMoney(max)}. To give back everything that is left, choose “Refund the buyer in full”.`
+            : "Nothing is left to refund in part.",
+        );
+        refund.focus();
+        return;
+      }
+      body.refund_amount = amount;
+    }
+    const label = outcome.options[outcome.selectedIndex].text;
+    const ok = await confirmDialog({
+      title: "Close this dispute?",
+      body: `Outcome: ${label}${body.refund_amount ? ` (${fmtMoney(body.refund_amount)})` : ""}. Both parties see it at once and it cannot be undone.`,
+      confirm: "Yes, close the dispute",
+    });
+    if (!ok) return;
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     const result = await api("PATCH", `/api/disputes/${B.dispute_id}/close`, body);
@@ -85,6 +136,7 @@ function bindCloseForm() {
 }
 
 async function start() {
+  formatMoneyNodes();
   bindCloseForm();
   const result = await api("GET", `/api/disputes/${B.dispute_id}`);
   if (!result.ok) {
@@ -93,7 +145,8 @@ async function start() {
   }
   const { messages, ...rest } = result.data;
   applyDispute(rest);
-  chat.load(messages || [], { lastSeq: rest.last_seq || 0 });
+  // The read marks come with the thread: "Read" survives a reload, as in the order room.
+  chat.load(messages || [], { lastSeq: rest.last_seq || 0, readMarks: rest.read_marks || {} });
   chat.socket = new LiveSocket(`/ws/disputes/${B.dispute_id}/`, {
     query: () => ({ after_seq: chat.lastSeq }),
     onFrame,

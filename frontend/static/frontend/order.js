@@ -8,24 +8,21 @@ import {
   DISPUTE_STATUS_LABELS,
   OUTCOME_LABELS,
   boot,
+  confirmDialog,
   el,
+  fmtMoney,
   fmtTime,
+  formatMoneyNodes,
   setStatusBadge,
   showError,
   statusLabel,
 } from "./dom.js";
 import { eventWhat, renderDeadline } from "./deadline.js";
 import { LiveSocket } from "./live.js";
+import { renderMoney } from "./money.js";
+import { planFor, renderTracker } from "./order_state.js";
 import { startStripePayment } from "./stripe.js";
 
-const MOVE_LABELS = {
-  "PENDING>IN_PROGRESS": "Accept order",
-  "PENDING>CANCELLED": "Cancel order",
-  "IN_PROGRESS>DELIVERED": "Deliver",
-  "IN_PROGRESS>CANCELLED": "Cancel order",
-  "DELIVERED>COMPLETED": "Accept delivery",
-  "DELIVERED>IN_PROGRESS": "Ask for revision",
-};
 const OPEN_FOR_MESSAGES = new Set(["PENDING", "IN_PROGRESS", "DELIVERED"]);
 const DISPUTABLE = new Set(["IN_PROGRESS", "DELIVERED", "COMPLETED"]);
 
@@ -36,6 +33,8 @@ let payment = B.payment;
 let review = B.review;
 const disputes = new Map((B.disputes || []).map((d) => [d.id, d]));
 const isParty = me.role === "buyer" || me.role === "creator";
+// The statuses the order has been in (from its timeline): the tracker's done steps.
+const reached = new Set();
 
 const chat = new Chat({
   me,
@@ -43,6 +42,18 @@ const chat = new Chat({
   uploadTo: isParty ? B.order.id : null,
   canRead: () => isParty,
   canPost: () => isParty && OPEN_FOR_MESSAGES.has(order.status),
+  closedReason: () => {
+    if (!isParty) return "Only the buyer and the creator write in this thread; admins talk to them in the dispute room.";
+    if (order.status === "COMPLETED") return "The order is completed, so this thread is closed to new messages. Open a dispute if something is wrong.";
+    if (order.status === "CANCELLED") return "The order was cancelled, so this thread is closed to new messages.";
+    return "This thread is closed to new messages.";
+  },
+  // On a phone showing another panel, the Chat tab says something new arrived.
+  onOthersMessage: () => {
+    if (document.getElementById("workspace").dataset.view !== "chat") {
+      document.getElementById("tab-chat-unread").hidden = false;
+    }
+  },
   loadOlder: async (before) => {
     const result = await api("GET", `/api/orders/${order.id}/messages?before=${before}&limit=50`);
     return result.ok ? result.data : null;
@@ -51,7 +62,7 @@ const chat = new Chat({
 
 const deliveries = new Deliveries({ me, getOrder: () => order, onOrder: (next) => (next ? applyOrder(next) : refreshOrder()), initial: B.deliveries });
 
-// --- Order, status and actions ------------------------------------------------------------
+// --- Order, status, next step and actions ---------------------------------------------------
 
 function applyOrder(next, { force = false } = {}) {
   if (!next) return;
@@ -65,51 +76,99 @@ function openDispute() {
   return null;
 }
 
+function closedDispute() {
+  for (const dispute of disputes.values()) if (dispute.status === "CLOSED") return dispute;
+  return null;
+}
+
 function renderOrder() {
   setStatusBadge(document.getElementById("status"), order.status);
   renderDeadline(order, me.role);
+  renderTracker({
+    list: document.getElementById("tracker"),
+    order,
+    reached,
+    dispute: openDispute(),
+    closedDispute: closedDispute(),
+  });
   renderActions();
+  renderMoney({ box: document.getElementById("money"), order, payment, feePercent: B.fee_percent, role: me.role });
   renderPayment();
   renderReview();
   renderDispute();
   deliveries.render();
   chat.refreshCompose();
+  // Other modules (deliveries, deadlines) hook in here: they may add to #next-step-extra.
+  document.dispatchEvent(new CustomEvent("order:rendered", { detail: { order, payment, me, disputes } }));
+}
+
+function currentPlan() {
+  return planFor({
+    order,
+    role: me.role,
+    names: { buyer: B.users[String(order.buyer_id)].username, creator: B.users[String(order.creator_id)].username },
+    dispute: openDispute(),
+    anyDispute: disputes.size > 0,
+    review,
+    disputable: isParty && DISPUTABLE.has(order.status),
+  });
+}
+
+function actionButton(action, primary) {
+  if (action.kind === "link") {
+    return el("a", { class: `button${primary ? " primary" : " secondary"}`, href: action.href, text: action.label });
+  }
+  const button = el("button", {
+    type: "button",
+    class: primary ? "primary" : action.to === "CANCELLED" ? "secondary danger" : "secondary",
+    dataset: action.to ? { move: action.to, action: action.kind } : { action: action.kind },
+    text: action.label,
+    onclick: () => runAction(action),
+  });
+  if (action.disabledReason) {
+    button.disabled = true;
+    button.title = action.disabledReason;
+  }
+  return button;
 }
 
 function renderActions() {
   const box = document.getElementById("actions");
   const hint = document.getElementById("actions-hint");
+  const plan = currentPlan();
+  document.getElementById("next-step-text").textContent = plan.text;
   box.replaceChildren();
-  const hints = [];
-  const disputeOpen = openDispute() !== null && me.role !== "admin";
-  for (const to of order.allowed_moves || []) {
-    const key = `${order.status}>${to}`;
-    if (deliveries.handles(key)) continue; // answered on the delivery's card
-    const button = el("button", {
-      type: "button",
-      class: to === "CANCELLED" ? "danger" : "",
-      dataset: { move: to },
-      text: MOVE_LABELS[key] || `Move to ${statusLabel(to)}`,
-      onclick: () => move(to),
-    });
-    if (key === "PENDING>IN_PROGRESS" && !order.is_paid) {
-      button.disabled = true;
-      hints.push("The buyer has to pay before the order can be accepted.");
-    }
-    if (disputeOpen && (to === "COMPLETED" || to === "CANCELLED")) {
-      button.disabled = true;
-      hints.push("A dispute is open: an admin decides how this order ends.");
-    }
-    box.append(button);
+  // Accept delivery / Ask for revision are answered on the latest delivery's card, when there is one.
+  const onCard = (a) => a && a.kind === "move" && deliveries.handles(`${order.status}>${a.to}`);
+  const primary = onCard(plan.primary) ? null : plan.primary;
+  const secondary = plan.secondary.filter((a) => !onCard(a));
+  if (primary) box.append(actionButton(primary, true));
+  for (const action of secondary) box.append(actionButton(action, false));
+  const hints = new Set(secondary.filter((a) => a.disabledReason).map((a) => a.disabledReason));
+  hint.textContent = Array.from(hints).join(" ");
+  hint.hidden = hints.size === 0;
+  const moves = [primary, ...secondary].filter((a) => a && a.kind === "move" && !a.disabledReason);
+  document.getElementById("move-note-box").hidden = moves.length === 0;
+}
+
+// What each kind of action does (by kind; frames are not involved).
+const ACTIONS = {
+  move: (action) => move(action.to),
+  pay: () => pay(),
+  review: () => {
+    showPanel("details");
+    document.getElementById("review-score").focus();
+  },
+  report: () => revealDisputeForm(),
+};
+
+async function runAction(action) {
+  if (action.confirm) {
+    const ok = await confirmDialog(action.confirm);
+    if (!ok) return;
   }
-  if (order.status === "PENDING" && !order.is_paid && me.role === "creator") {
-    hints.push("The buyer has to pay before you can accept the order.");
-  }
-  if (!box.children.length) {
-    box.append(el("p", { class: "hint", text: "Nothing for you to do on this order right now." }));
-  }
-  hint.textContent = hints.join(" ");
-  hint.hidden = hints.length === 0;
+  const run = ACTIONS[action.kind];
+  if (run) await run(action);
 }
 
 async function move(to) {
@@ -142,10 +201,10 @@ function addEvent(event) {
       text: eventWhat(event, statusLabel),
     }),
     " by ",
-    el("span", { class: "who", text: event.actor_username }),
+    el("span", { class: "who", dir: "auto", text: event.actor_username }),
     " ",
     el("time", { datetime: event.created_at, text: fmtTime(event.created_at) }),
-    event.note ? el("q", { class: "note", text: event.note }) : null,
+    event.note ? el("q", { class: "note", dir: "auto", text: event.note }) : null,
   );
   const after = Array.from(list.children).find((node) => Number(node.dataset.seq) > event.seq);
   list.insertBefore(li, after || null);
@@ -153,67 +212,49 @@ function addEvent(event) {
 
 // --- Payment --------------------------------------------------------------------------------
 
+// The payment's state under Money; paying itself is the buyer's primary action (pay()).
 function renderPayment() {
   const box = document.getElementById("payment");
   box.replaceChildren();
-  const price = `€${order.final_price}`;
+  const price = fmtMoney(order.final_price);
+  const simulated = payment ? payment.simulated : order.payments_simulated;
   if (order.is_paid) {
-    const simulated = payment ? payment.simulated : order.payments_simulated;
     box.append(
-      el("p", { class: "paid", "data-testid": "paid" }, `Paid: ${price}`, simulated ? " (simulated payment)" : ""),
+      el("p", { class: "paid", "data-testid": "paid" }, `Paid: ${fmtMoney(payment ? payment.total_amount : order.final_price)}`, simulated ? " (simulated payment)" : ""),
     );
-    if (payment && payment.refunded_amount && payment.refunded_amount !== "0.00") {
-      box.append(el("p", { text: `Refunded: €${payment.refunded_amount}` }));
-    }
     return;
   }
   if (payment && payment.status === "REFUNDED") {
-    box.append(el("p", { text: `Refunded: €${payment.refunded_amount}` }));
+    box.append(el("p", { "data-testid": "refunded", text: `Refunded in full: ${fmtMoney(payment.refunded_amount)}` }));
     return;
   }
   if (order.status !== "PENDING") {
     box.append(el("p", { text: order.status === "CANCELLED" ? "Not paid (the order was cancelled)." : "Not paid." }));
     return;
   }
-  if (me.role !== "buyer") {
-    box.append(el("p", { text: `Waiting for the buyer to pay ${price}.` }));
+  if (order.payments_simulated) {
+    box.append(el("p", { class: "notice", text: "This server uses simulated payments: no card is charged and no money moves." }));
+  }
+  if (me.role !== "buyer") box.append(el("p", { text: `Waiting for the buyer to pay ${price}.` }));
+}
+
+async function pay() {
+  const error = document.getElementById("actions-error");
+  const button = document.querySelector('#actions button[data-action="pay"]');
+  if (button) button.disabled = true;
+  showError(error, "");
+  if (!order.payments_simulated) {
+    const mount = document.getElementById("payment-mount");
+    mount.replaceChildren(el("p", { text: "Card details go straight to Stripe." }), el("div", { id: "payment-element" }));
+    await startStripePayment({ orderId: order.id, mount: mount.lastChild, error, onPaid: () => applyPaid(null) });
     return;
   }
-  const error = el("p", { class: "error", role: "alert", hidden: true });
-  if (order.payments_simulated) {
-    box.append(
-      el("p", { class: "notice", text: "This server uses simulated payments: no card is charged and no money moves." }),
-      el("button", { type: "button", id: "pay-simulated", text: `Simulated payment: pay ${price}`, onclick: paySimulated }),
-      error,
-    );
+  const result = await api("POST", `/api/orders/${order.id}/payment`);
+  if (result.ok && result.data.status === "SUCCEEDED") {
+    applyPaid(result.data);
   } else {
-    const mount = el("div", { id: "payment-element" });
-    box.append(
-      el("p", { text: `Pay ${price} by card. Card details go straight to Stripe.` }),
-      el("button", {
-        type: "button",
-        id: "pay-card",
-        text: `Pay ${price}`,
-        onclick: async (event) => {
-          event.currentTarget.disabled = true;
-          await startStripePayment({ orderId: order.id, mount, error, onPaid: () => applyPaid(null) });
-        },
-      }),
-      mount,
-      error,
-    );
-  }
-
-  async function paySimulated(event) {
-    event.currentTarget.disabled = true;
-    showError(error, "");
-    const result = await api("POST", `/api/orders/${order.id}/payment`);
-    if (result.ok && result.data.status === "SUCCEEDED") {
-      applyPaid(result.data);
-    } else {
-      showError(error, result.ok ? `Payment ${result.data.status.toLowerCase()}.` : errorText(result));
-      event.target.disabled = false;
-    }
+    showError(error, result.ok ? `Payment ${result.data.status.toLowerCase()}.` : errorText(result));
+    if (button) button.disabled = false;
   }
 }
 
@@ -236,8 +277,8 @@ function renderReview() {
     box.append(
       ...[
         el("p", { class: "stars", "data-testid": "review-score", text: `${"★".repeat(review.score)}${"☆".repeat(5 - review.score)} ${review.score}/5` }),
-        review.comment ? el("blockquote", { class: "review-text", text: review.comment }) : null,
-        el("p", { class: "meta", text: `by ${review.author_username}` }),
+        review.comment ? el("blockquote", { class: "review-text", dir: "auto", text: review.comment }) : null,
+        el("p", { class: "meta" }, "by ", el("bdi", { text: review.author_username })),
       ].filter(Boolean),
     );
     return;
@@ -256,7 +297,7 @@ function renderReview() {
     { id: "review-score", name: "score", required: true },
     ...[5, 4, 3, 2, 1].map((n) => el("option", { value: String(n), text: `${n} of 5` })),
   );
-  const comment = el("textarea", { id: "review-comment", name: "comment", rows: "3", maxlength: "2000" });
+  const comment = el("textarea", { id: "review-comment", name: "comment", rows: "3", maxlength: "2000", dir: "auto" });
   const error = el("p", { class: "error", role: "alert", hidden: true });
   const form = el(
     "form",
@@ -289,10 +330,27 @@ function renderReview() {
 
 // --- Dispute --------------------------------------------------------------------------------
 
+let disputeFormOpen = false;
+
+function revealDisputeForm() {
+  disputeFormOpen = true;
+  renderDispute();
+  showPanel("details");
+  const reason = document.getElementById("dispute-reason");
+  if (reason) {
+    reason.scrollIntoView({ block: "center" });
+    reason.focus();
+  }
+}
+
 function renderDispute() {
+  const section = document.getElementById("dispute-box");
   const box = document.getElementById("dispute");
-  box.replaceChildren();
   const list = Array.from(disputes.values()).sort((a, b) => b.id - a.id);
+  // The form is on screen: keep it, and what was typed, across live re-renders.
+  const canOpen = isParty && disputes.size === 0 && DISPUTABLE.has(order.status);
+  if (canOpen && disputeFormOpen && box.querySelector("#dispute-form")) return;
+  box.replaceChildren();
   for (const dispute of list) {
     box.append(
       el(
@@ -304,26 +362,42 @@ function renderDispute() {
           `Dispute #${dispute.id}: `,
           el("span", { class: "status", dataset: { status: dispute.status }, text: DISPUTE_STATUS_LABELS[dispute.status] || dispute.status }),
           dispute.outcome ? ` · ${OUTCOME_LABELS[dispute.outcome] || dispute.outcome}` : "",
-          dispute.refund_amount ? ` (€${dispute.refund_amount})` : "",
+          dispute.refund_amount ? ` (${fmtMoney(dispute.refund_amount)})` : "",
         ),
-        dispute.resolution ? el("p", { class: "resolution", text: dispute.resolution }) : null,
+        el("p", { class: "reason-text", dir: "auto", text: dispute.reason }),
+        dispute.resolution ? el("p", { class: "resolution", dir: "auto", text: dispute.resolution }) : null,
         el("a", { href: `/disputes/${dispute.id}/`, text: "Open the dispute room" }),
       ),
     );
   }
-  if (!isParty || openDispute() || !DISPUTABLE.has(order.status)) {
-    if (!list.length) box.append(el("p", { text: "No dispute on this order." }));
-    return;
-  }
-  const reason = el("textarea", { id: "dispute-reason", rows: "3", minlength: "10", maxlength: "500", required: true });
+  // Only shown when there is something to say: a dispute, or the form asked for.
+  section.hidden = list.length === 0 && !(canOpen && disputeFormOpen);
+  if (!canOpen || !disputeFormOpen) return;
+  const reason = el("textarea", { id: "dispute-reason", rows: "3", minlength: "10", maxlength: "500", required: true, dir: "auto" });
   const error = el("p", { class: "error", role: "alert", hidden: true });
   const form = el(
     "form",
     { class: "stack", id: "dispute-form" },
+    el("p", { class: "hint", text: "An admin joins, hears both sides and decides: a refund, a release to the creator, or the order resumes." }),
     el("label", { for: "dispute-reason", text: "Something wrong? Describe the problem (10 to 500 characters)" }),
     reason,
     error,
-    el("button", { type: "submit", class: "danger", text: "Open a dispute" }),
+    el(
+      "div",
+      { class: "row" },
+      el("button", { type: "submit", class: "danger", text: "Open a dispute" }),
+      el("button", {
+        type: "button",
+        class: "secondary",
+        text: "Never mind",
+        onclick: () => {
+          disputeFormOpen = false;
+          renderDispute();
+          const again = document.querySelector('#actions button[data-action="report"]');
+          if (again) again.focus();
+        },
+      }),
+    ),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -336,6 +410,7 @@ function renderDispute() {
     const result = await api("POST", "/api/disputes", { order_id: order.id, reason: text });
     if (result.ok) {
       disputes.set(result.data.id, result.data);
+      disputeFormOpen = false;
       renderOrder();
     } else {
       showError(error, errorText(result));
@@ -343,6 +418,39 @@ function renderDispute() {
     }
   });
   box.append(form);
+}
+
+// --- Phone: one panel at a time (Chat, Details, Timeline) -----------------------------------
+
+const PANELS = ["chat", "details", "timeline"];
+
+function showPanel(name) {
+  document.getElementById("workspace").dataset.view = name;
+  for (const panel of PANELS) {
+    const tab = document.getElementById(`tab-${panel}`);
+    const selected = panel === name;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+  }
+  if (name === "chat") {
+    document.getElementById("tab-chat-unread").hidden = true;
+    chat.scrollToEnd();
+    chat.scheduleRead();
+  }
+}
+
+function bindTabs() {
+  const tabs = PANELS.map((name) => document.getElementById(`tab-${name}`));
+  tabs.forEach((tab, index) => {
+    tab.addEventListener("click", () => showPanel(PANELS[index]));
+    tab.addEventListener("keydown", (event) => {
+      const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (!step) return;
+      const next = (index + step + tabs.length) % tabs.length;
+      showPanel(PANELS[next]);
+      tabs[next].focus();
+    });
+  });
 }
 
 // --- Live -----------------------------------------------------------------------------------
@@ -358,6 +466,7 @@ function onFrame(frame) {
     case "order.late":
     case "order.reminder":
       if (frame.event && chat.accept(frame.event.seq)) addEvent(frame.event);
+      if (frame.event && frame.event.to_status) reached.add(frame.event.to_status);
       applyOrder(frame.order);
       if (frame.event && frame.event.from_status === "DELIVERED" && frame.event.to_status !== "DELIVERED") {
         deliveries.refresh();
@@ -373,6 +482,14 @@ function onFrame(frame) {
     case "payment.refunded":
       payment = frame.payment;
       refreshOrder();
+      break;
+    case "payout.waiting":
+    case "payout.pending":
+    case "payout.paid":
+    case "payout.failed":
+    case "payout.not_needed":
+      payment = frame.payment;
+      renderOrder();
       break;
     case "review.new":
       review = frame.review;
@@ -404,7 +521,10 @@ chat.load(B.messages, {
 for (const event of B.events) {
   chat.accept(event.seq);
   addEvent(event);
+  if (event.to_status) reached.add(event.to_status);
 }
+formatMoneyNodes();
+bindTabs();
 renderOrder();
 chat.socket = new LiveSocket(`/ws/orders/${order.id}/`, {
   query: () => ({ after_seq: chat.lastSeq }),
