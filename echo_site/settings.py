@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "payments",
     "chat",
     "disputes",
+    "notify",
     "frontend",
 ]
 
@@ -346,6 +347,30 @@ if DATABASE_URL and DB_POOL_MAX > 0 and DB_POOL_MAX <= LIVE_DB_THREADS:
 
 # --- Disputes ----------------------------------------------------------------------------------
 DISPUTE_WINDOW_DAYS = int(os.environ.get("DISPUTE_WINDOW_DAYS", "14"))
+
+# Notifications (notify/): email digests and browser push for what a user missed.
+NOTIFY_AFTER_MINUTES = int(os.environ.get("NOTIFY_AFTER_MINUTES", "10"))
+# The site's public origin, for links in emails (order pages, one-click unsubscribe).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ECHO <no-reply@localhost>")
+# SMTP in production; the console backend in development (DEBUG) unless EMAIL_BACKEND says else.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+# Web Push (VAPID): the application server's key pair, base64url. Without them push is off.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@localhost")
 
 # --- Payments (Stripe) --------------------------------------------------------------------------
 # Keys come only from the environment and are never logged or returned (the publishable key aside).
