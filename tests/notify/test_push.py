@@ -19,6 +19,7 @@ from django.core import mail
 from notify.errors import NotifyTransientError
 from notify.models import Notification, NotificationPreference, PushSubscription
 from notify.sending import notify_send_due
+from notify.vapid_keys import new_key_pair
 from orders import services
 
 pytestmark = pytest.mark.django_db
@@ -79,12 +80,11 @@ def push_service() -> Any:
 
 
 @pytest.fixture
-def vapid(settings: Any) -> ec.EllipticCurvePrivateKey:
-    key = ec.generate_private_key(ec.SECP256R1())
-    settings.VAPID_PRIVATE_KEY = b64url(key.private_numbers().private_value.to_bytes(32, "big"))
-    settings.VAPID_PUBLIC_KEY = b64url(public_bytes(key))
+def vapid(settings: Any) -> str:
+    """A key pair as README says to make one (python -m notify.vapid_keys); the public key."""
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = new_key_pair()
     settings.VAPID_SUBJECT = "mailto:ops@echo.example.com"
-    return key
+    return settings.VAPID_PUBLIC_KEY
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_the_push_reaches_the_service_encrypted_and_readable_by_the_browser(
     assert got["path"] == "/push/buyer-browser"
     assert got["headers"]["content-encoding"] == "aes128gcm"
     assert got["headers"]["authorization"].startswith("vapid t=")
-    assert f"k={b64url(public_bytes(vapid))}" in got["headers"]["authorization"]
+    assert f"k={vapid}" in got["headers"]["authorization"]
     assert b"Your draft" not in got["body"]  # encrypted on the wire
     payload = decrypt(browser, got["body"])
     assert payload["url"] == f"/orders/{order.pk}/"
