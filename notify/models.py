@@ -66,6 +66,8 @@ class NotificationKind(models.TextChoices):
     PAYMENT_RECEIVED = "payment_received", "Payment received"
     ORDER_MOVED = "order_moved", "Order status changed"
     MESSAGE = "message", "New message"
+    ORDER_LATE = "order_late", "Order late"
+    AUTO_COMPLETE_SOON = "auto_complete_soon", "Completes by itself soon"
     DISPUTE_OPENED = "dispute_opened", "Dispute opened"
     DISPUTE_REVIEW = "dispute_admin_joined", "An admin joined the dispute"
     DISPUTE_CLOSED = "dispute_closed", "Dispute closed"

@@ -92,6 +92,20 @@ def _plan(
             data["seq"],
             payload,
         )
+    if kind == hooks.EVENT_LATE:  # the creator is late: the buyer hears of it
+        due = str(data["due_at"])
+        return (
+            NotificationKind.ORDER_LATE,
+            [order.buyer_id],
+            f"late:{o}:{due}",
+            None,
+            {"due_at": due},
+        )
+    if kind == hooks.EVENT_AUTO_COMPLETE_SOON:  # the buyer should look before it completes
+        at = str(data["auto_complete_at"])
+        key = f"autocomplete:{o}:{at}"
+        payload = {"auto_complete_at": at}
+        return NotificationKind.AUTO_COMPLETE_SOON, [order.buyer_id], key, None, payload
     if kind in _DISPUTE_KINDS:
         nkind = _DISPUTE_KINDS[kind]
         payload = {"dispute_id": data["dispute_id"], "outcome": data.get("outcome", "")}

@@ -93,6 +93,10 @@ def describe(row: Notification) -> str:
         if pair in _MOVE_TEXT:
             return f"The other party {text}"
         return text or f"The order is now {pair[1]}"
+    if row.kind == NotificationKind.ORDER_LATE:
+        return "The delivery is late"
+    if row.kind == NotificationKind.AUTO_COMPLETE_SOON:
+        return f"The order completes by itself at {p.get('auto_complete_at', '')} unless you act"
     if row.kind == NotificationKind.DISPUTE_OPENED:
         return "A dispute was opened"
     if row.kind == NotificationKind.DISPUTE_REVIEW:

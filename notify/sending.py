@@ -210,3 +210,9 @@ def _send_push(
     except NotifyTransientError:
         _unclaim(ids=list(claimed), column="sent_push_at", now=now)
         raise
+
+
+def notify_prune(*, before: datetime) -> int:
+    """Delete finished outbox rows older than `before` (a periodic task); returns how many."""
+    deleted, _ = Notification.objects.filter(done_at__isnull=False, done_at__lt=before).delete()
+    return deleted

@@ -49,6 +49,10 @@ EVENT_PAID = "payment_received"
 EVENT_DISPUTE_OPENED = "dispute_opened"  # data: dispute_id
 EVENT_DISPUTE_REVIEW = "dispute_admin_joined"  # data: dispute_id
 EVENT_DISPUTE_CLOSED = "dispute_closed"  # data: dispute_id, outcome
+# For the time-based rules (the worker): data: due_at / auto_complete_at (ISO), which also tells
+# one reminder from the next.
+EVENT_LATE = "order_late"  # data: due_at
+EVENT_AUTO_COMPLETE_SOON = "auto_complete_soon"  # data: auto_complete_at
 after_event: list[EventReaction] = []
 
 

@@ -119,3 +119,22 @@ def test_a_recording_failure_never_rolls_back_the_action(buyer, creator, order, 
     order.refresh_from_db()
     assert order.last_seq == message.seq
     assert order.final_price == Decimal("450.00")
+
+
+def test_the_time_based_events_tell_the_buyer(buyer, creator, order):
+    from orders import hooks
+
+    hooks.event_happened(
+        order=order, kind=hooks.EVENT_LATE, actor_id=None, data={"due_at": "2026-12-01T10:00:00Z"}
+    )
+    hooks.event_happened(
+        order=order,
+        kind=hooks.EVENT_AUTO_COMPLETE_SOON,
+        actor_id=None,
+        data={"auto_complete_at": "2026-12-03T10:00:00Z"},
+    )
+    hooks.event_happened(  # the same reminder again (a retried task): nothing new
+        order=order, kind=hooks.EVENT_LATE, actor_id=None, data={"due_at": "2026-12-01T10:00:00Z"}
+    )
+    assert kinds_for(buyer) == ["order_late", "auto_complete_soon"]
+    assert "order_late" not in kinds_for(creator)

@@ -185,3 +185,38 @@ def test_a_rejection_is_logged_without_the_address_and_not_retried(
     monkeypatch.undo()
     notify_send_due(now=later(1))
     assert mail.outbox == []
+
+
+def test_presence_unreadable_is_a_transient_error_and_sends_nothing(
+    buyer, creator, order, later, monkeypatch
+):
+    from chat import presence
+
+    async def down(**kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(presence, "online", down)
+    with pytest.raises(NotifyTransientError):
+        notify_send_due(now=later(0))
+    assert mail.outbox == []
+    assert Notification.objects.get(user=creator).done_at is None
+
+
+def test_finished_rows_are_pruned(buyer, creator, order, later):
+    from notify.sending import notify_prune
+
+    notify_send_due(now=later(0))
+    assert notify_prune(before=later(-60)) == 0
+    assert notify_prune(before=later(60)) == 1
+    assert not Notification.objects.exists()
+
+
+def test_the_late_reminder_goes_out_by_email(buyer, creator, order, later):
+    from orders import hooks
+
+    hooks.event_happened(
+        order=order, kind=hooks.EVENT_LATE, actor_id=None, data={"due_at": "2026-12-01T10:00:00Z"}
+    )
+    notify_send_due(now=later(0))
+    to_buyer = [m for m in mail.outbox if m.to == ["buyer <buyer@example.com>"]]
+    assert len(to_buyer) == 1 and "The delivery is late" in to_buyer[0].body
