@@ -6,10 +6,12 @@ rolls back or blocks the action that caused it. Recording is idempotent (unique 
 
 from __future__ import annotations
 
+import json
 import logging
+from contextlib import nullcontext
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from orders import hooks
@@ -117,37 +119,90 @@ def _plan(
 
 
 def notify_record(*, order: Order, kind: str, actor_id: int | None, data: dict[str, Any]) -> None:
-    """Record outbox rows for an event (the orders.hooks after_event reaction). Never raises."""
+    """Record outbox rows for an event (the orders.hooks after_event reaction). Never raises.
+
+    Inside a transaction it runs in a savepoint, so a failure leaves the caller's transaction
+    intact; outside one (a message on PostgreSQL's one-statement path) each statement commits by
+    itself and there is nothing to roll back.
+    """
     try:
-        with transaction.atomic():
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             planned = _plan(order=order, kind=kind, actor_id=actor_id, data=data)
             if planned is None:
                 return
             nkind, recipients, key, seq, payload = planned
             recipients = [uid for uid in recipients if uid is not None and uid != actor_id]
-            if not recipients:
-                return
-            muted = set(
-                OrderMute.objects.filter(order_id=order.pk, user_id__in=recipients).values_list(
-                    "user_id", flat=True
+            if recipients:
+                _insert(
+                    order_id=order.pk,
+                    kind=nkind,
+                    recipients=recipients,
+                    key=key,
+                    seq=seq,
+                    payload=payload,
                 )
-            )
-            now = timezone.now()
-            Notification.objects.bulk_create(
-                [
-                    Notification(
-                        user_id=uid,
-                        kind=nkind,
-                        order_id=order.pk,
-                        seq=seq,
-                        payload=payload,
-                        key=key,
-                        created_at=now,
-                    )
-                    for uid in recipients
-                    if uid not in muted
-                ],
-                ignore_conflicts=True,
-            )
     except DatabaseError:
         logger.exception("notify: recording %s on order #%s failed", kind, order.pk)
+
+
+_INSERT_SQL = f"""
+INSERT INTO {Notification._meta.db_table}
+    (user_id, kind, order_id, seq, payload, "key", created_at)
+SELECT r.uid, %(kind)s, %(order)s::bigint, %(seq)s::bigint, %(payload)s::jsonb, %(key)s,
+    %(at)s::timestamptz
+FROM unnest(%(users)s::bigint[]) AS r(uid)
+WHERE NOT EXISTS (
+    SELECT 1 FROM {OrderMute._meta.db_table} m WHERE m.user_id = r.uid AND m.order_id = %(order)s
+)
+ON CONFLICT (user_id, "key") DO NOTHING
+"""  # noqa: S608 - our own table names; every value is a parameter
+
+
+def _insert(
+    *,
+    order_id: int,
+    kind: str,
+    recipients: list[int],
+    key: str,
+    seq: int | None,
+    payload: dict[str, Any],
+) -> None:
+    """The rows for every recipient who has not muted the order; a repeated key adds nothing."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        # One statement, one round trip: this runs on every message posted (the hot path).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_SQL,
+                {
+                    "kind": kind,
+                    "order": order_id,
+                    "seq": seq,
+                    "payload": json.dumps(payload),
+                    "key": key,
+                    "at": now,
+                    "users": recipients,
+                },
+            )
+        return
+    muted = set(
+        OrderMute.objects.filter(order_id=order_id, user_id__in=recipients).values_list(
+            "user_id", flat=True
+        )
+    )
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=uid,
+                kind=kind,
+                order_id=order_id,
+                seq=seq,
+                payload=payload,
+                key=key,
+                created_at=now,
+            )
+            for uid in recipients
+            if uid not in muted
+        ],
+        ignore_conflicts=True,
+    )

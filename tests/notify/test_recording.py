@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from contextlib import nullcontext
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from disputes import services as dispute_services
+from notify import recording
 from notify import services as notify_services
 from notify.models import Notification, NotificationPreference, OrderMute
 from orders import services
@@ -109,16 +110,22 @@ def test_a_settlement_by_dispute_tells_both_parties(buyer, creator, admin_user, 
         ).exists()
 
 
-def test_a_recording_failure_never_rolls_back_the_action(buyer, creator, order, monkeypatch):
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_a_recording_failure_never_rolls_back_the_action(
+    buyer, creator, order, monkeypatch, in_transaction
+):
     def broken(*args, **kwargs):
         raise DatabaseError("outbox is broken")
 
-    monkeypatch.setattr(Notification.objects, "bulk_create", broken)
-    message, created = services.message_post(order=order, sender=buyer, content="still sent")
+    monkeypatch.setattr(recording, "_insert", broken)
+    with transaction.atomic() if in_transaction else nullcontext():
+        message, created = services.message_post(order=order, sender=buyer, content="still sent")
+        services.order_move(order=order, actor=buyer, to_status="CANCELLED")
     assert created
     order.refresh_from_db()
-    assert order.last_seq == message.seq
-    assert order.final_price == Decimal("450.00")
+    assert order.last_seq == message.seq + 1  # the message and the move both stand
+    assert order.status == "CANCELLED"
+    assert not Notification.objects.filter(kind="message").exists()
 
 
 def test_the_time_based_events_tell_the_buyer(buyer, creator, order):
