@@ -220,3 +220,29 @@ def test_the_late_reminder_goes_out_by_email(buyer, creator, order, later):
     notify_send_due(now=later(0))
     to_buyer = [m for m in mail.outbox if m.to == ["buyer <buyer@example.com>"]]
     assert len(to_buyer) == 1 and "The delivery is late" in to_buyer[0].body
+
+
+def test_the_desk_admin_gets_new_disputes_and_loses_them_with_staff_rights(
+    buyer, creator, admin_user, make_order, later
+):
+    from disputes import services as dispute_services
+
+    NotificationPreference.objects.create(user=admin_user, desk_email=True)
+    first = make_order("IN_PROGRESS")
+    dispute = dispute_services.dispute_open(
+        order=first, opened_by=buyer, reason="The work has stopped for weeks."
+    )
+    notify_send_due(now=later(0))
+    to_admin = [m for m in mail.outbox if m.to == ["admin <admin@example.com>"]]
+    assert len(to_admin) == 1
+    assert f"https://echo.example.com/disputes/{dispute.pk}/" in to_admin[0].body
+    assert "A dispute was opened" in to_admin[0].body
+
+    second = make_order("IN_PROGRESS")
+    dispute_services.dispute_open(
+        order=second, opened_by=buyer, reason="The work has stopped for weeks."
+    )
+    admin_user.is_staff = False
+    admin_user.save()
+    notify_send_due(now=later(1))
+    assert len([m for m in mail.outbox if m.to == ["admin <admin@example.com>"]]) == 1
