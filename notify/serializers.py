@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from orders.serializers import MAX_ID, StrictIntegerField
+
 
 class PreferenceSerializer(serializers.Serializer):
     email_enabled = serializers.BooleanField()
@@ -15,10 +17,10 @@ class PreferenceSerializer(serializers.Serializer):
 class PreferenceInputSerializer(serializers.Serializer):
     email_enabled = serializers.BooleanField(required=False)
     push_enabled = serializers.BooleanField(required=False)
-    digest_delay_minutes = serializers.IntegerField(required=False, min_value=0, max_value=10080)
+    digest_delay_minutes = StrictIntegerField(required=False, min_value=0, max_value=10080)
     desk_email = serializers.BooleanField(required=False)
     muted_order_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=1000
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
     )
 
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -72,9 +72,15 @@ class PushSubscriptionsView(APIView):
         )
         return Response(status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PushUnsubscribeInputSerializer, responses={204: None})
+    @extend_schema(
+        parameters=[OpenApiParameter("endpoint", str, required=True)],
+        request=None,
+        responses={204: None},
+    )
     def delete(self, request: Request) -> Response:
-        data = parse(PushUnsubscribeInputSerializer, request.data)
+        # The endpoint as a query parameter (or, for clients that send one, in the JSON body).
+        source = request.query_params if "endpoint" in request.query_params else request.data
+        data = parse(PushUnsubscribeInputSerializer, source)
         services.push_subscription_remove(user=request.user, endpoint=data["endpoint"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -121,3 +121,16 @@ def test_service_worker_is_served_at_the_site_root(client):
     assert r.status_code == 200
     assert r["Content-Type"].startswith("text/javascript")
     assert b'addEventListener("push"' in r.content
+
+
+def test_push_unsubscribe_by_query_parameter(api, buyer):
+    api(buyer).post("/api/me/push-subscriptions", SUB)
+    r = api(buyer).delete(f"/api/me/push-subscriptions?endpoint={SUB['endpoint']}")
+    assert r.status_code == 204
+    assert not PushSubscription.objects.exists()
+    assert api(buyer).delete("/api/me/push-subscriptions").status_code == 400
+
+
+def test_an_order_id_too_large_for_the_database_is_a_400(api, buyer):
+    r = api(buyer).patch("/api/me/notifications", {"muted_order_ids": [2**70]})
+    assert r.status_code == 400

@@ -92,7 +92,7 @@ async function pushOn() {
 async function pushOff() {
   const sub = await currentSubscription();
   if (sub) {
-    await api("DELETE", "/api/me/push-subscriptions", { endpoint: sub.endpoint });
+    await api("DELETE", `/api/me/push-subscriptions?endpoint=${encodeURIComponent(sub.endpoint)}`);
     await sub.unsubscribe();
   }
   await save({ push_enabled: false });
