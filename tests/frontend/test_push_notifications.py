@@ -26,7 +26,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from notify.errors import NotifyTransientError
-from notify.models import PushSubscription
+from notify.models import NotificationPreference, PushSubscription
 from notify.sending import notify_send_due
 from notify.vapid_keys import new_key_pair
 from tests.live.servers import Daphne
@@ -159,3 +159,26 @@ def test_push_on_then_page_closed_then_a_message_arrives_at_the_push_endpoint(
         assert push_browsing.errors == []
     finally:
         service.close()
+
+
+def test_push_off_removes_the_subscription(push_browsing, buyer, password):
+    sub = {
+        "endpoint": "https://push.example.net/send/buyer-off",
+        "keys": {"p256dh": "BKeyOfTheBrowser", "auth": "authsecret"},
+    }
+    page = push_browsing.signed_in("buyer", password)
+    page.context.add_init_script(FAKE_PUSH_MANAGER % json.dumps(sub))
+    page.goto("/settings/notifications")
+    page.get_by_role("button", name="Turn on push notifications").click()
+    expect(page.locator("#push-state")).to_have_text("Push notifications are on in this browser.")
+    assert off_the_loop(lambda: PushSubscription.objects.filter(user=buyer).count()) == 1
+    page.get_by_role("button", name="Turn off push notifications").click()
+    expect(page.locator("#push-state")).to_have_text("Push notifications are off in this browser.")
+    assert off_the_loop(lambda: PushSubscription.objects.filter(user=buyer).count()) == 0
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/me/notifications") and r.request.method == "PATCH"
+    ):
+        page.get_by_label("Email me what I missed").uncheck()
+    prefs = off_the_loop(lambda: NotificationPreference.objects.get(user=buyer))
+    assert prefs.email_enabled is False and prefs.push_enabled is False
+    assert push_browsing.errors == []
