@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
+from orders import hooks
 from orders import services as order_services
 from orders.attachments.services import MAX_PER_MESSAGE, attachments_claim
 from orders.models import FINAL_STATUSES, Order, OrderStatus
@@ -92,6 +93,12 @@ def dispute_open(*, order: Order, opened_by: Any, reason: str) -> Dispute:
             raise _already_open(other.pk if other else None) from exc
         dispute.order = locked
         live.dispute_opened(dispute=dispute)
+        hooks.event_happened(
+            order=locked,
+            kind=hooks.EVENT_DISPUTE_OPENED,
+            actor_id=opened_by.pk,
+            data={"dispute_id": dispute.pk},
+        )
     return dispute
 
 
@@ -120,6 +127,12 @@ def _start_review(locked: Dispute) -> None:
         locked.reviewed_at = timezone.now()
         locked.save(update_fields=["status", "reviewed_at"])
         live.dispute_status_changed(dispute=locked)
+        hooks.event_happened(
+            order=locked.order,
+            kind=hooks.EVENT_DISPUTE_REVIEW,
+            actor_id=None,
+            data={"dispute_id": locked.pk},
+        )
 
 
 def dispute_admin_joined(*, dispute: Dispute, admin: Any) -> Dispute:
@@ -346,4 +359,10 @@ def dispute_close(
         )
         locked.order = order
         live.dispute_closed(dispute=locked)
+        hooks.event_happened(
+            order=order,
+            kind=hooks.EVENT_DISPUTE_CLOSED,
+            actor_id=actor.pk,
+            data={"dispute_id": locked.pk, "outcome": outcome},
+        )
     return locked

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "payments",
     "chat",
     "disputes",
+    "notify",
     "frontend",
 ]
 
@@ -347,6 +348,33 @@ if DATABASE_URL and DB_POOL_MAX > 0 and DB_POOL_MAX <= LIVE_DB_THREADS:
 # --- Disputes ----------------------------------------------------------------------------------
 DISPUTE_WINDOW_DAYS = int(os.environ.get("DISPUTE_WINDOW_DAYS", "14"))
 
+# Notifications (notify/): email digests and browser push for what a user missed.
+NOTIFY_AFTER_MINUTES = int(os.environ.get("NOTIFY_AFTER_MINUTES", "10"))
+# How often the worker sends what is due, and how long sent rows are kept (notify/tasks.py).
+NOTIFY_SEND_INTERVAL_SECONDS = int(os.environ.get("NOTIFY_SEND_INTERVAL_SECONDS", "60"))
+NOTIFY_KEEP_DAYS = int(os.environ.get("NOTIFY_KEEP_DAYS", "30"))
+# The site's public origin, for links in emails (order pages, one-click unsubscribe).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ECHO <no-reply@localhost>")
+# SMTP in production; the console backend in development (DEBUG) unless EMAIL_BACKEND says else.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+# Web Push (VAPID): the application server's key pair, base64url. Without them push is off.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@localhost")
+
 # --- Payments (Stripe) --------------------------------------------------------------------------
 # Keys come only from the environment and are never logged or returned (the publishable key aside).
 # Without STRIPE_SECRET_KEY a simulated gateway confirms payments at once (ids prefixed "sim_").
@@ -463,6 +491,9 @@ CELERY_BEAT_SCHEDULE = {
     "chat-cleanup": {"task": "chat.cleanup", "schedule": 3600.0},
     # Uploads no message or delivery claimed within ATTACHMENT_ORPHAN_HOURS.
     "orders-purge-orphan-uploads": {"task": "orders.purge_orphan_uploads", "schedule": 3600.0},
+    # What people missed: email digests and push (notify/tasks.py).
+    "notify-send-due": {"task": "notify.send_due", "schedule": float(NOTIFY_SEND_INTERVAL_SECONDS)},
+    "notify-prune": {"task": "notify.prune", "schedule": 86400.0},
 }
 
 # --- I18N / time --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/", include("orders.urls")),
     path("api/", include("payments.urls")),
     path("api/", include("disputes.urls")),
+    path("", include("notify.urls")),
     path("", include("frontend.urls")),
 ]
 

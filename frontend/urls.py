@@ -27,4 +27,5 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.order_page, name="order"),
     path("disputes/<int:dispute_id>/", views.dispute_page, name="dispute"),
     path("desk/", views.desk, name="desk"),
+    path("settings/notifications", views.notification_settings, name="notification-settings"),
 ]

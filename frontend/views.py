@@ -376,3 +376,17 @@ def desk(request: HttpRequest) -> HttpResponse:
         "frontend/desk.html",
         {"boot": {"me": {"id": request.user.pk}}, "money": money_needing_admin()},
     )
+
+
+# --- Notification settings ----------------------------------------------------------------------
+
+
+@login_required(login_url=SIGN_IN)
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Email/push toggles and the push on/off button; the page reads and writes
+    /api/me/notifications and /api/me/push-subscriptions like any client."""
+    return render(
+        request,
+        "frontend/notification_settings.html",
+        {"boot": {"me": {"id": request.user.pk, "is_staff": bool(request.user.is_staff)}}},
+    )

@@ -24,12 +24,47 @@ class MoveReaction(Protocol):
     def __call__(self, *, order: Order, from_status: str, to_status: str) -> None: ...
 
 
+class EventReaction(Protocol):
+    def __call__(
+        self, *, order: Order, kind: str, actor_id: int | None, data: dict[str, Any]
+    ) -> None: ...
+
+
 # Run by order_move inside its transaction, the order row locked, before the move is written:
 # a guard refuses by raising ServiceError (409 order_not_paid, dispute_open, ...).
 move_guards: list[MoveGuard] = []
 # Run after a move is written (order_move and order_settle), inside the same transaction, so the
 # money follows the move or both roll back; gateway calls are the reaction's own on_commit work.
 after_move: list[MoveReaction] = []
+
+
+# Something happened on an order that a party may want to hear of when not looking (notify).
+# Called inside the action's transaction, after its rows are written; a reaction never raises
+# (it records in its own savepoint and logs a failure), so it cannot roll the action back.
+# Kinds: EVENT_* below. `data` holds plain JSON values (ids, strings, seq).
+EVENT_PLACED = "order_placed"
+EVENT_MOVED = "order_moved"  # data: from_status, to_status, seq
+EVENT_MESSAGE = "message_posted"  # data: message_id, seq, sender_id, sender_name, content
+EVENT_PAID = "payment_received"
+EVENT_DISPUTE_OPENED = "dispute_opened"  # data: dispute_id
+EVENT_DISPUTE_REVIEW = "dispute_admin_joined"  # data: dispute_id
+EVENT_DISPUTE_CLOSED = "dispute_closed"  # data: dispute_id, outcome
+# For the time-based rules (the worker): data: due_at / auto_complete_at (ISO), which also tells
+# one reminder from the next.
+EVENT_LATE = "order_late"  # data: due_at
+EVENT_AUTO_COMPLETE_SOON = "auto_complete_soon"  # data: auto_complete_at
+after_event: list[EventReaction] = []
+
+
+def register_after_event(reaction: EventReaction) -> None:
+    if reaction not in after_event:
+        after_event.append(reaction)
+
+
+def event_happened(*, order: Order, kind: str, actor_id: int | None, data: dict[str, Any]) -> None:
+    """Tell every registered reaction (orders, payments and disputes call this)."""
+    for reaction in after_event:
+        reaction(order=order, kind=kind, actor_id=actor_id, data=data)
 
 
 @dataclass(frozen=True)

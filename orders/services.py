@@ -262,6 +262,7 @@ def order_place(*, buyer: Any, item: Item, final_price: Decimal | None = None) -
             order=order, seq=1, actor=buyer, from_status="", to_status=OrderStatus.PENDING
         )
         live.order_placed(order=order, event=event)
+        hooks.event_happened(order=order, kind=hooks.EVENT_PLACED, actor_id=buyer.pk, data={})
     return order
 
 
@@ -385,6 +386,12 @@ def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> Order
         note=note,
     )
     live.order_moved(order=order, event=event)
+    hooks.event_happened(
+        order=order,
+        kind=hooks.EVENT_MOVED,
+        actor_id=actor.pk,
+        data={"from_status": from_status, "to_status": to_status, "seq": seq},
+    )
     # Cancelled and paid: refund in full; completed: pay the creator (the payments app's
     # reaction, registered in orders.hooks; gateway calls after commit).
     for reaction in hooks.after_move:
@@ -506,6 +513,7 @@ def message_post(
                     message._state.fields_cache.update(order=order, sender=sender)
                     message.attachment_payloads = []  # type: ignore[attr-defined]
                     live.message_posted(order=order, message=message)
+                    _message_event(order=order, message=message, sender=sender)
                     order.last_seq = message.seq
                     return message, True
         except IntegrityError:
@@ -621,6 +629,7 @@ def _message_post_general(
                 update_fields=["last_read_seq", "updated_at"],
             )
             live.message_posted(order=order, message=message)
+            _message_event(order=order, message=message, sender=sender)
     except _AlreadyStored as stored:
         return stored.message, False
     except IntegrityError:
@@ -631,6 +640,21 @@ def _message_post_general(
         raise
     order.last_seq = seq
     return message, True
+
+
+def _message_event(*, order: Order, message: Message, sender: Any) -> None:
+    hooks.event_happened(
+        order=order,
+        kind=hooks.EVENT_MESSAGE,
+        actor_id=sender.pk,
+        data={
+            "message_id": message.pk,
+            "seq": message.seq,
+            "sender_id": sender.pk,
+            "sender_name": sender.get_username(),
+            "content": message.content,
+        },
+    )
 
 
 def read_mark(*, order: Order, user: Any, seq: int) -> int:

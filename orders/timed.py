@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from echo_site import events
+from echo_site.realtime import api_datetime
 
 from . import hooks, live
 from .deadlines import auto_complete_at, reminder_at
@@ -88,6 +89,13 @@ def order_mark_late(*, order_id: int) -> bool:
             name=events.ORDER_LATE,
             stamp={"late_at": now},
         )
+        # Who is not looking hears of it too (notify/ records it, through orders' hook).
+        hooks.event_happened(
+            order=order,
+            kind=hooks.EVENT_LATE,
+            actor_id=None,
+            data={"due_at": api_datetime(order.due_at)},
+        )
     return True
 
 
@@ -113,6 +121,12 @@ def order_remind_buyer(*, order_id: int) -> bool:
             "revision.",
             name=events.ORDER_REMINDER,
             stamp={"reminder_sent_at": now},
+        )
+        hooks.event_happened(
+            order=order,
+            kind=hooks.EVENT_AUTO_COMPLETE_SOON,
+            actor_id=None,
+            data={"auto_complete_at": api_datetime(auto_complete_at(order.delivered_at))},
         )
     return True
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from echo_site.errors import ErrorCode, ServiceError
+from orders import hooks
 from orders.models import Order, OrderStatus
 from orders.selectors import is_admin
 
@@ -127,6 +128,7 @@ def payment_mark_succeeded(
             payment.platform_fee = platform_fee_for(total=payment.total_amount)
         payment.save()
         live.payment_succeeded(payment=payment)
+        hooks.event_happened(order=order, kind=hooks.EVENT_PAID, actor_id=order.buyer_id, data={})
         if order.status == OrderStatus.CANCELLED:
             refund_create(
                 payment=payment,

@@ -241,6 +241,27 @@ REST: list[Row] = [
         ids=DISPUTE,
         body=lambda w, r: {"resolution": "Carry on.", "outcome": "RESUME"},
     ),
+    # Notification preferences and push (notify/): every signed-in user, for themselves only.
+    Row("GET", "/api/me/notifications", signed_in(200)),
+    Row(
+        "PATCH", "/api/me/notifications", signed_in(200), body=lambda w, r: {"email_enabled": True}
+    ),
+    Row(
+        "POST",
+        "/api/me/push-subscriptions",
+        signed_in(201),
+        body=lambda w, r: {
+            "endpoint": f"https://push.example.net/{r}",
+            "keys": {"p256dh": "BKey", "auth": "secret"},
+        },
+    ),
+    Row(
+        "DELETE",
+        "/api/me/push-subscriptions",
+        signed_in(204),
+        body=lambda w, r: {"endpoint": f"https://push.example.net/{r}"},
+    ),
+    Row("GET", "/api/me/push-key", signed_in(200)),
 ]
 
 # Browser pages (session cookie). Anonymous visitors of a private page go to the sign-in page.
@@ -259,6 +280,11 @@ PAGES: list[Row] = [
         session=True,
     ),
     Row("GET", "/desk/", by_role(302, 403, 403, 403, 200), session=True),
+    Row("GET", "/settings/notifications", signed_in(200, anonymous=302), session=True),
+    # One-click unsubscribe: no login, the signed token decides (an order id is no token: 404).
+    Row("GET", "/unsubscribe/{token}/", everyone(404), ids={"token": "order"}, session=True),
+    # The push service worker, at the root so that its scope covers the site.
+    Row("GET", "/sw.js", everyone(200), session=True),
     # The Django admin site: staff only (its own permission checks cover its inner pages).
     Row("GET", "/admin/", by_role(302, 302, 302, 302, 200), session=True),
     # Its login page, routed through the shared sign-in throttle: staff already signed in go on.

@@ -1,0 +1,114 @@
+"""Reads for sending: who is connected where (chat's presence), what a row says, where it links."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+from chat import presence
+from echo_site import realtime
+from orders.models import Order
+
+from .models import Notification, NotificationKind
+
+_MOVE_TEXT = {
+    ("PENDING", "IN_PROGRESS"): "accepted the order",
+    ("DELIVERED", "IN_PROGRESS"): "asked for a revision",
+    ("IN_PROGRESS", "DELIVERED"): "delivered",
+    ("", "COMPLETED"): "The order is completed",
+    ("", "CANCELLED"): "The order was cancelled",
+}
+_DISPUTE_KINDS = {
+    NotificationKind.DISPUTE_OPENED,
+    NotificationKind.DISPUTE_REVIEW,
+    NotificationKind.DISPUTE_CLOSED,
+}
+
+
+class PresenceUnavailable(Exception):  # noqa: N818 - a reason, re-raised as NotifyTransientError
+    pass
+
+
+def online_order_ids(*, user_id: int, order_ids: set[int]) -> set[int]:
+    """The orders whose room `user_id` has a live socket in now (chat's presence)."""
+
+    async def read() -> set[int]:
+        found: set[int] = set()
+        for order_id in sorted(order_ids):
+            present = await presence.online(room=realtime.order_group(order_id))
+            if any(p.user_id == user_id for p in present):
+                found.add(order_id)
+        return found
+
+    try:
+        return async_to_sync(read)()
+    except Exception as exc:  # Redis down: we cannot tell, so we send nothing now
+        raise PresenceUnavailable(str(exc)) from exc
+
+
+def has_open_page(*, user_id: int) -> bool:
+    """Whether the user holds any live socket at all (an open page of the site)."""
+    room, _ = presence.socket_entry(user_id=user_id, channel="-")
+    try:
+        present = async_to_sync(presence.online)(room=room)
+    except Exception as exc:
+        raise PresenceUnavailable(str(exc)) from exc
+    return any(p.user_id == user_id for p in present)
+
+
+def may_see(*, user: Any, row: Notification) -> bool:
+    """Nothing goes out about an order the user can no longer see."""
+    if not user.is_active:
+        return False
+    order: Order = row.order
+    if order.is_party(user.pk):
+        return True
+    return bool(user.is_staff) and row.kind in _DISPUTE_KINDS
+
+
+def order_url(*, user: Any, row: Notification) -> str:
+    if row.order.is_party(user.pk):
+        return f"{settings.SITE_URL}/orders/{row.order_id}/"
+    dispute_id = row.payload.get("dispute_id")
+    return (
+        f"{settings.SITE_URL}/disputes/{dispute_id}/"
+        if dispute_id
+        else f"{settings.SITE_URL}/desk/"
+    )
+
+
+def describe(row: Notification) -> str:
+    """One line about a status event (messages are listed with sender and first lines)."""
+    p = row.payload
+    if row.kind == NotificationKind.ORDER_PLACED:
+        return "New order placed"
+    if row.kind == NotificationKind.PAYMENT_RECEIVED:
+        return "Payment received: you can start"
+    if row.kind == NotificationKind.ORDER_MOVED:
+        pair = (p.get("from_status", ""), p.get("to_status", ""))
+        text = _MOVE_TEXT.get(pair) or _MOVE_TEXT.get(("", pair[1]))
+        if pair in _MOVE_TEXT:
+            return f"The other party {text}"
+        return text or f"The order is now {pair[1]}"
+    if row.kind == NotificationKind.ORDER_LATE:
+        return "The delivery is late"
+    if row.kind == NotificationKind.AUTO_COMPLETE_SOON:
+        return f"The order completes by itself at {p.get('auto_complete_at', '')} unless you act"
+    if row.kind == NotificationKind.DISPUTE_OPENED:
+        return "A dispute was opened"
+    if row.kind == NotificationKind.DISPUTE_REVIEW:
+        return "An admin joined the dispute"
+    if row.kind == NotificationKind.DISPUTE_CLOSED:
+        outcome = str(p.get("outcome", "")).replace("_", " ").lower()
+        return f"The dispute was closed: {outcome}" if outcome else "The dispute was closed"
+    if row.kind == NotificationKind.MESSAGE:
+        return f"{p.get('sender', 'Someone')}: {p.get('excerpt', '')}"
+    return row.get_kind_display()
+
+
+def address_ref(address: str) -> str:
+    """A stable, non-reversible reference to an email address for logs."""
+    return "addr-" + hashlib.sha256(address.strip().lower().encode()).hexdigest()[:12]

@@ -1,0 +1,127 @@
+"""The services pass: a digest through a real SMTP server (aiosmtpd) and two senders racing on
+PostgreSQL, each row going out exactly once."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+
+from notify.models import Notification
+from notify.sending import notify_send_due
+from orders import services
+from tests.orders.test_order_move_concurrency import race
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Any:
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd's start() connects to its port: name a free one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.SITE_URL = "https://echo.example.com"
+    settings.DEFAULT_FROM_EMAIL = "ECHO <no-reply@echo.example.com>"
+    yield inbox
+    controller.stop()
+
+
+def test_a_digest_through_a_real_smtp_server(smtp_server, buyer, creator, make_order, later):
+    first, second = make_order(), make_order()
+    Notification.objects.all().delete()
+    services.message_post(order=first, sender=buyer, content="About the logo <b>colours</b>")
+    services.message_post(order=second, sender=buyer, content="And the second order")
+    notify_send_due(now=later(10))
+    assert len(smtp_server.messages) == 1
+    mail_from, rcpt_tos, raw = smtp_server.messages[0]
+    assert rcpt_tos == ["creator@example.com"]
+    assert mail_from == "no-reply@echo.example.com"
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["To"] == "creator <creator@example.com>"
+    assert parsed["List-Unsubscribe"].strip().startswith("<https://echo.example.com/unsubscribe/")
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = parsed.get_body(preferencelist=("plain",)).get_content()
+    html = parsed.get_body(preferencelist=("html",)).get_content()
+    assert "buyer: About the logo <b>colours</b>" in text
+    assert "About the logo &lt;b&gt;colours&lt;/b&gt;" in html  # escaped in HTML
+    for order in (first, second):
+        assert f"https://echo.example.com/orders/{order.pk}/" in text
+        assert f'href="https://echo.example.com/orders/{order.pk}/"' in html
+
+
+def test_smtp_down_raises_a_transient_error_and_keeps_the_rows(
+    buyer, creator, order, later, settings
+):
+    from notify.errors import NotifyTransientError
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    with pytest.raises(NotifyTransientError):
+        notify_send_due(now=later(0))
+    assert Notification.objects.get(user=creator).sent_email_at is None
+
+
+def test_two_senders_at_once_send_each_row_once(buyer, creator, make_order, later, monkeypatch):
+    for _ in range(3):
+        order = make_order()
+        services.message_post(order=order, sender=creator, content="for the buyer")
+    # (the creator's own posts mark those orders read for them: only this one is news to them)
+    services.message_post(order=make_order(), sender=buyer, content="for the creator")
+    sent: list[list[str]] = []
+    lock = threading.Lock()
+
+    def slow_send(self: EmailMultiAlternatives, fail_silently: bool = False) -> int:
+        time.sleep(0.3)  # the other sender runs meanwhile
+        with lock:
+            sent.append(list(self.to))
+        return 1
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", slow_send)
+    now = later(30)
+    results = race(lambda i: notify_send_due(now=now), n=4)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(sent) == sorted(
+        [["creator <creator@example.com>"], ["buyer <buyer@example.com>"]]
+    )
+    assert not Notification.objects.filter(done_at__isnull=True).exists()
+    assert mail.outbox == []
+    connection.close()
+
+
+def test_a_message_adds_one_statement_on_postgresql(buyer, creator, order):
+    """The hot path: recording the other party's row (mute check included) is one statement."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.message_post(order=order, sender=buyer, content="quick")
+    sql = [q["sql"] for q in queries.captured_queries]
+    notify_sql = [q for q in sql if "notify_" in q]
+    assert len(notify_sql) == 1, sql  # the outbox row, mute check included
+    assert "notify_ordermute" in notify_sql[0]
+    assert not [q for q in sql if "SAVEPOINT" in q.upper() or q.strip().upper() == "BEGIN"]
+    assert Notification.objects.filter(user=creator, kind="message").count() == 1
