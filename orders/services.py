@@ -389,7 +389,7 @@ def _apply_move(*, order: Order, actor: Any, to_status: str, note: str) -> Order
     hooks.event_happened(
         order=order,
         kind=hooks.EVENT_MOVED,
-        actor_id=actor.pk,
+        actor_id=None if actor is None else actor.pk,  # None: the system (orders/timed.py)
         data={"from_status": from_status, "to_status": to_status, "seq": seq},
     )
     # Cancelled and paid: refund in full; completed: pay the creator (the payments app's

@@ -49,3 +49,16 @@ def test_the_auto_complete_reminder_reaches_the_buyer(make_order, buyer, setting
     enqueue("notify.send_due")
     assert [m.to for m in mail.outbox] == [[f"{buyer.username} <{buyer.email}>"]]
     assert "completes by itself" in mail.outbox[0].body
+
+
+def test_the_systems_auto_complete_reaches_both_parties(make_order, buyer, creator, settings):
+    order = make_order("DELIVERED")
+    enqueue("notify.send_due")
+    mail.outbox.clear()
+    delivered = timezone.now() - timedelta(days=settings.AUTO_COMPLETE_DAYS, minutes=1)
+    Order.objects.filter(pk=order.pk).update(delivered_at=delivered)
+    assert timed.order_auto_complete(order_id=order.pk)  # the system moves it: no actor
+    enqueue("notify.send_due")
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        f"{user.username} <{user.email}>" for user in (buyer, creator)
+    )
