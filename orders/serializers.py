@@ -389,14 +389,12 @@ class OrderSerializer(serializers.ModelSerializer):
             "revisions_used",
             "accepted_at",
             "due_at",
+            "delivered_at",
+            "late_at",
             "allowed_moves",
             "is_paid",
             "payments_simulated",
             "open_dispute_id",
-            "accepted_at",
-            "due_at",
-            "delivered_at",
-            "late_at",
             "deadline",
         ]
         read_only_fields = fields
