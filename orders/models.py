@@ -30,8 +30,12 @@ class Item(models.Model):
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
     # The listing's delivery terms: days from acceptance to delivery, and revision rounds
     # included (NULL: unlimited). Copied into each order (ORDER_TERMS).
+    # db_default on columns added to live tables: a process of the release before still
+    # inserts rows during a rolling deploy (tests/test_rolling_deploy.py).
     delivery_days = models.PositiveSmallIntegerField(
-        default=7, validators=[MinValueValidator(1), MaxValueValidator(MAX_DELIVERY_DAYS)]
+        default=7,
+        db_default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DELIVERY_DAYS)],
     )
     revisions_included = models.PositiveSmallIntegerField(
         null=True, blank=True, default=None, validators=[MaxValueValidator(MAX_REVISIONS)]
@@ -109,11 +113,11 @@ class Order(models.Model):
     item_description = models.TextField(blank=True)
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
     listed_price = models.DecimalField(max_digits=10, decimal_places=2)
-    delivery_days = models.PositiveSmallIntegerField(default=7)
+    delivery_days = models.PositiveSmallIntegerField(default=7, db_default=7)
     revisions_included = models.PositiveSmallIntegerField(null=True, blank=True, default=None)
     # Revision rounds the creator granted beyond the listing's, and the rounds the buyer used.
-    revisions_granted = models.PositiveSmallIntegerField(default=0)
-    revisions_used = models.PositiveSmallIntegerField(default=0)
+    revisions_granted = models.PositiveSmallIntegerField(default=0, db_default=0)
+    revisions_used = models.PositiveSmallIntegerField(default=0, db_default=0)
     # The price agreed for this order (the listed price unless the parties agreed another).
     final_price = models.DecimalField(max_digits=10, decimal_places=2)
     status = models.CharField(
@@ -184,7 +188,10 @@ class OrderEvent(models.Model):
     # A move, or an entry that changes no status: a notice of the time-based rules (late,
     # reminder) or the creator granting revision rounds.
     kind = models.CharField(
-        max_length=20, choices=OrderEventKind.choices, default=OrderEventKind.MOVE
+        max_length=20,
+        choices=OrderEventKind.choices,
+        default=OrderEventKind.MOVE,
+        db_default=OrderEventKind.MOVE,
     )
     # NULL: the system (orders/timed.py), not a person.
     actor = models.ForeignKey(

@@ -104,7 +104,7 @@ class Refund(models.Model):
     # After a failed attempt: when the worker tries again (exponential backoff), and, once
     # PAYMENTS_RETRY_MAX_ATTEMPTS have failed, marked for an admin (last_error says why).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    needs_admin = models.BooleanField(default=False)
+    needs_admin = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -162,7 +162,7 @@ class Payout(models.Model):
     # After a failed attempt: when the worker tries again (exponential backoff), and, once
     # PAYMENTS_RETRY_MAX_ATTEMPTS have failed, marked for an admin (last_error says why).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    needs_admin = models.BooleanField(default=False)
+    needs_admin = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
