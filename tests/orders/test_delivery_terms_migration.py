@@ -9,21 +9,15 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.migrations import migrate_to, migrate_to_newest
+
 BEFORE = [("orders", "0005_timed_rules")]
 AFTER = [("orders", "0006_deliveries_attachments")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor
-
-
 @pytest.mark.django_db(transaction=True)
 def test_existing_orders_take_their_listings_delivery_terms():
-    apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+    apps = migrate_to(BEFORE)
     User = apps.get_model("auth", "User")
     Item = apps.get_model("orders", "Item")
     Order = apps.get_model("orders", "Order")
@@ -55,7 +49,7 @@ def test_existing_orders_take_their_listings_delivery_terms():
         due_at=accepted_at + timedelta(days=1),  # as if DEFAULT_DELIVERY_DAYS were 1
     )
     try:
-        apps = _migrate(AFTER).loader.project_state(AFTER).apps
+        apps = migrate_to(AFTER)
         migrated = apps.get_model("orders", "Order").objects.get(pk=old.pk)
         listing = apps.get_model("orders", "Item").objects.get(pk=item.pk)
         assert (migrated.delivery_days, migrated.revisions_included) == (
@@ -67,10 +61,10 @@ def test_existing_orders_take_their_listings_delivery_terms():
         dated = apps.get_model("orders", "Order").objects.get(pk=accepted.pk)
         assert dated.due_at == accepted_at + timedelta(days=dated.delivery_days)
 
-        apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        apps = migrate_to(BEFORE)
         back = apps.get_model("orders", "Order").objects.get(pk=old.pk)
         assert not hasattr(back, "delivery_days")
     finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_newest()
         apps = MigrationExecutor(connection).loader.project_state(AFTER).apps
         apps.get_model("orders", "Order").objects.filter(pk__in=[old.pk, accepted.pk]).delete()

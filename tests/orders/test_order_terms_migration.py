@@ -8,21 +8,15 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.migrations import migrate_to, migrate_to_newest
+
 BEFORE = [("orders", "0002_payments")]
 AFTER = [("orders", "0003_order_terms")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor
-
-
 @pytest.mark.django_db(transaction=True)
 def test_existing_orders_get_their_listing_terms_and_the_migration_reverses():
-    apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+    apps = migrate_to(BEFORE)
     User = apps.get_model("auth", "User")
     Item = apps.get_model("orders", "Item")
     Order = apps.get_model("orders", "Order")
@@ -38,7 +32,7 @@ def test_existing_orders_get_their_listing_terms_and_the_migration_reverses():
     old = Order.objects.create(buyer=buyer, creator=creator, item=item, final_price=Decimal("99"))
 
     try:
-        apps = _migrate(AFTER).loader.project_state(AFTER).apps
+        apps = migrate_to(AFTER)
         migrated = apps.get_model("orders", "Order").objects.get(pk=old.pk)
         assert (
             migrated.item_title,
@@ -48,13 +42,13 @@ def test_existing_orders_get_their_listing_terms_and_the_migration_reverses():
             migrated.final_price,
         ) == ("Old listing", "As it is today.", "PRODUCT", Decimal("120.00"), Decimal("99.00"))
 
-        apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        apps = migrate_to(BEFORE)
         back = apps.get_model("orders", "Order").objects.get(pk=old.pk)
         assert not hasattr(back, "item_title")
         assert back.final_price == Decimal("99.00")
     finally:
-        _migrate(AFTER)
+        migrate_to(AFTER)
         apps = MigrationExecutor(connection).loader.project_state(AFTER).apps
         apps.get_model("orders", "Order").objects.filter(pk=old.pk).delete()
         # Every app back at its newest migration, for the tests that run after this one.
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_newest()

@@ -18,16 +18,9 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from payments.models import Payment
+from tests.migrations import migrate_to, migrate_to_newest
 
 BEFORE_MOVE = [("orders", "0003_order_terms")]
-
-
-def _migrate(targets: list[tuple[str, str | None]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.fixture
@@ -35,12 +28,12 @@ def before_move() -> Iterator[Any]:
     """The app registry of a database as it was before the move; forward again afterwards."""
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
-    old_apps = _migrate(BEFORE_MOVE)
+    old_apps = migrate_to(BEFORE_MOVE)
     ContentType.objects.clear_cache()
     try:
         yield old_apps
     finally:
-        _migrate(latest)
+        migrate_to(latest)
         ContentType.objects.clear_cache()
 
 
@@ -85,7 +78,7 @@ def test_a_payment_made_before_the_move_is_read_by_the_payments_app(before_move:
         content_type=old_type, codename="view_payment", defaults={"name": "Can view payment"}
     )
 
-    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to_newest()
     ContentType.objects.clear_cache()
 
     payment = Payment.objects.select_related("order").get(pk=old.pk)
