@@ -374,6 +374,13 @@ EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
 VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
 VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:admin@localhost")
+# Push goes only to the browsers' push services (host or a subdomain of one, over https): a
+# subscription's endpoint is client input, and the worker POSTs to it (notify/push.py).
+PUSH_SERVICE_HOSTS = env_list(
+    "PUSH_SERVICE_HOSTS",
+    ["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"],
+)
+PUSH_SERVICE_ALLOW_HTTP = env_bool("PUSH_SERVICE_ALLOW_HTTP", default=False)  # tests only
 
 # --- Payments (Stripe) --------------------------------------------------------------------------
 # Keys come only from the environment and are never logged or returned (the publishable key aside).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from pywebpush import WebPushException, webpush
@@ -22,6 +23,16 @@ PUSH_TIMEOUT_SECONDS = 10
 
 def push_configured() -> bool:
     return bool(settings.VAPID_PRIVATE_KEY and settings.VAPID_PUBLIC_KEY)
+
+
+def endpoint_allowed(endpoint: str) -> bool:
+    """A push service's URL (PUSH_SERVICE_HOSTS, https): never one a user made up, which would have
+    the worker POST to any address, the internal network's included."""
+    url = urlsplit(endpoint)
+    host = (url.hostname or "").lower()
+    if url.scheme != "https" and not (settings.PUSH_SERVICE_ALLOW_HTTP and url.scheme == "http"):
+        return False
+    return any(host == h or host.endswith("." + h) for h in settings.PUSH_SERVICE_HOSTS)
 
 
 def payloads(rows: list[Notification]) -> list[dict[str, Any]]:
@@ -56,6 +67,10 @@ def push_send(*, subscriptions: list[PushSubscription], rows: list[Notification]
     sent = 0
     transient: list[str] = []
     for sub in subscriptions:
+        if not endpoint_allowed(sub.endpoint):
+            logger.warning("notify: push subscription %s is not a push service's; removed", sub.pk)
+            push_subscription_expired(subscription_id=sub.pk)
+            continue
         info = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
         for payload in payloads(rows):
             try:

@@ -83,6 +83,8 @@ def off_the_loop(work: Callable[[], Any]) -> Any:
 def vapid_env(settings: Any) -> dict[str, str]:
     public, private = new_key_pair()
     settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = public, private
+    settings.PUSH_SERVICE_HOSTS = ["127.0.0.1"]  # the test's local push service, plain http
+    settings.PUSH_SERVICE_ALLOW_HTTP = True
     return {"VAPID_PUBLIC_KEY": public, "VAPID_PRIVATE_KEY": private}
 
 

@@ -84,6 +84,9 @@ def vapid(settings: Any) -> str:
     """A key pair as README says to make one (python -m notify.vapid_keys); the public key."""
     settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = new_key_pair()
     settings.VAPID_SUBJECT = "mailto:ops@echo.example.com"
+    # The local server plays the push service (plain http on 127.0.0.1; production: https only).
+    settings.PUSH_SERVICE_HOSTS = ["127.0.0.1"]
+    settings.PUSH_SERVICE_ALLOW_HTTP = True
     return settings.VAPID_PUBLIC_KEY
 
 
@@ -170,3 +173,27 @@ def test_a_push_service_error_is_retried(buyer, creator, order, push_service, br
     notify_send_due(now=later(1))
     assert len(push_service.received) == 2
     assert decrypt(browser, push_service.received[1]["body"])["url"] == f"/orders/{order.pk}/"
+
+
+def test_an_endpoint_that_is_no_push_service_is_never_contacted(
+    buyer, creator, order, push_service, browser, later, settings
+):
+    # The same local server, named as a made-up endpoint would be: not a push service host.
+    settings.PUSH_SERVICE_HOSTS = ["push.services.mozilla.com"]
+    Notification.objects.all().delete()
+    services.message_post(order=order, sender=creator, content="hello")
+    notify_send_due(now=later(0))
+    assert push_service.received == []
+    assert not PushSubscription.objects.filter(pk=browser["subscription"].pk).exists()
+
+
+def test_push_service_hosts_match_whole_labels_over_https(settings):
+    from notify.push import endpoint_allowed
+
+    settings.PUSH_SERVICE_HOSTS = ["push.services.mozilla.com"]
+    settings.PUSH_SERVICE_ALLOW_HTTP = False
+    assert endpoint_allowed("https://updates.push.services.mozilla.com/wpush/v2/abc")
+    assert not endpoint_allowed("http://updates.push.services.mozilla.com/wpush/v2/abc")
+    assert not endpoint_allowed("https://evilpush.services.mozilla.com.attacker.net/x")
+    assert not endpoint_allowed("https://notpush.services.mozilla.com@10.0.0.1/x")
+    assert not endpoint_allowed("https://10.0.0.1/x")
