@@ -169,6 +169,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The channel layer's shards: groups and channels spread over these Redis servers by a stable
+# hash (echo_site/channel_layer.py, as channels-redis shards). Every process must list the same
+# URLs in the same order. Default: REDIS_URL alone.
+CHANNEL_LAYER_REDIS_URLS = [
+    url.strip() for url in os.environ.get("CHANNEL_LAYER_REDIS_URLS", "").split(",") if url.strip()
+] or ([REDIS_URL] if REDIS_URL else [])
 # Without Redis (development): one layer channel per process carries every event for its sockets
 # (chat/fanout.py), so the default capacity of 100 would drop a burst's events silently.
 IN_MEMORY_CHANNEL_LAYER = {
@@ -189,7 +195,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "echo_site.channel_layer.BatchingPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": CHANNEL_LAYER_REDIS_URLS},
         }
     }
     # Imported only when Redis is configured: the embedded defaults never load redis here.
