@@ -91,6 +91,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--json", help="write every figure to this file")
     run.add_argument("--paced-seconds", type=float, help="override the paced scenario's duration")
     run.add_argument(
+        "--idle-seconds",
+        type=float,
+        help="override how long idle holds its connections (its idle CPU per socket needs at "
+        "least two heartbeat periods, LIVE_HEARTBEAT_SECONDS = 20)",
+    )
+    run.add_argument(
         "--paced-orders", type=int, help="override the paced scenario's orders (2 sockets each)"
     )
     run.add_argument(
@@ -237,6 +243,8 @@ def run(args: argparse.Namespace) -> int:
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     if args.paced_seconds:
         sizes = dataclasses.replace(sizes, paced_duration=args.paced_seconds)
+    if args.idle_seconds:
+        sizes = dataclasses.replace(sizes, idle_hold_s=args.idle_seconds)
     if args.paced_orders:
         sizes = dataclasses.replace(sizes, paced_orders=args.paced_orders)
     chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]

@@ -64,6 +64,8 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("held", "held", False), ("KB/conn", "kb_per_connection", True),
         ("RSS after MB", "rss_after_mb", True), ("connects/s", "connect.per_s", True),
         ("connect p50 ms", "connect.p50_ms", True), ("connect p99 ms", "connect.p99_ms", True),
+        ("CPU ms/connect", "cpu_ms_per_connect", True),
+        ("idle CPU us/socket/s", "idle_cpu_us_per_socket_s", True),
     ],
     "resume": [
         ("clients", "clients", False), ("behind", "behind", False),

@@ -297,6 +297,10 @@ async def scenario_idle(
     await asyncio.sleep(1.0)
     rss0 = stats.rss()
     connect = await load.connect_all(clients, concurrency=100)
+    # What a connection costs (handshake, authentication, hello) and what an idle one costs per
+    # second (heartbeats, presence refreshes): the per-socket terms of docs/scaling.md.
+    connect_proc = stats.sample()
+    stats.restart()
     await asyncio.sleep(sizes.idle_hold_s)
     rss1 = stats.rss()
     proc = stats.sample()
@@ -309,6 +313,8 @@ async def scenario_idle(
         "rss_before_mb": rss0 / 2**20,
         "rss_after_mb": rss1 / 2**20,
         "kb_per_connection": (rss1 - rss0) / 1024 / held,
+        "cpu_ms_per_connect": 1e3 * connect_proc["cpu_s"] / held,
+        "idle_cpu_us_per_socket_s": 1e6 * proc["cpu_s"] / held / sizes.idle_hold_s,
         "server": proc,
     }
 
