@@ -6,10 +6,10 @@ tabs count once, and a connection that died without a close frame (a killed proc
 when its entry goes stale. With REDIS_URL the table is a Redis hash shared by every process;
 otherwise it lives in this process.
 
-Last seen: when a user's connection leaves a room (or its entry is swept as stale), the time is
-remembered per (room, user) for LAST_SEEN_TTL_SECONDS, so that notify can tell "no socket on
-that order for N minutes" exactly (`last_seen`). It shares the store's client and round trips,
-which is why this module is past 300 lines.
+Last seen: while a user's connection is in a room (each heartbeat) and when it leaves (or its
+entry is swept as stale), the time is remembered per (room, user) for LAST_SEEN_TTL_SECONDS, so
+that notify can tell "no socket on that order for N minutes" exactly (`last_seen`). It shares the
+store's client and round trips, which is why this module is past 300 lines.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 # How long a room's last-seen times are kept: longer than the longest digest delay a user may
 # choose (notify's MAX_DIGEST_DELAY_MINUTES, 7 days), so a delay never outlives what it reads.
 LAST_SEEN_TTL_SECONDS = 8 * 24 * 3600
+# The table of a user's sockets (their open pages): `sockets.{user_id}`; not a room.
+_SOCKETS = "sockets."
 # The process store forgets expired last-seen times at most this often.
 _LOCAL_SEEN_PRUNE_SECONDS = 60.0
 
@@ -111,9 +113,15 @@ class LocalPresence:
         await self.put(room, field, expires)
         return await self.entries(room)
 
-    async def put_many(self, entries: list[tuple[str, str]], expires: float) -> None:
+    async def put_many(
+        self,
+        entries: list[tuple[str, str]],
+        expires: float,
+        seen: list[tuple[str, int, float]] | None = None,
+    ) -> None:
         for room, field in entries:
             await self.put(room, field, expires)
+        await self.mark_seen(seen or [])
 
     async def entries_many(self, rooms: list[str]) -> list[dict[str, float]]:
         return [await self.entries(room) for room in rooms]
@@ -226,8 +234,13 @@ class RedisPresence:
         if fields:
             await self._client().hdel(self._key(room), *fields)
 
-    async def put_many(self, entries: list[tuple[str, str]], expires: float) -> None:
-        """Many puts in one round trip (the process-wide heartbeat)."""
+    async def put_many(
+        self,
+        entries: list[tuple[str, str]],
+        expires: float,
+        seen: list[tuple[str, int, float]] | None = None,
+    ) -> None:
+        """Many puts, and last-seen marks, in one round trip (the process-wide heartbeat)."""
         if not entries:
             return
         ttl = int(settings.LIVE_PRESENCE_TTL_SECONDS * 3)
@@ -236,6 +249,10 @@ class RedisPresence:
                 pipe.expire(self._key(room), ttl)
             for room, field in entries:
                 pipe.hset(self._key(room), field, expires)
+            for room, user_id, at in seen or []:
+                pipe.zadd(self._seen_key(room), {str(user_id): at}, gt=True)
+            for room in {room for room, _, _ in seen or []}:
+                pipe.expire(self._seen_key(room), LAST_SEEN_TTL_SECONDS)
             await pipe.execute()
 
     async def entries_many(self, rooms: list[str]) -> list[dict[str, float]]:
@@ -322,7 +339,10 @@ async def last_seen(*, user_id: int, rooms: list[str]) -> dict[str, Seen]:
             found[room] = Seen(online=True, last_seen=now)
             continue
         times = [t for t in (at, _last_alive(entries, user_id)) if t is not None]
-        found[room] = Seen(online=False, last_seen=max(times) if times else None)
+        last = max(times) if times else None
+        if last is not None and last <= now - LAST_SEEN_TTL_SECONDS:
+            last = None  # forgotten (a room's set lives on while others come and go)
+        found[room] = Seen(online=False, last_seen=last)
     return found
 
 
@@ -363,8 +383,16 @@ async def sweep_many(rooms: list[str]) -> dict[str, list[Present]]:
 
 
 async def refresh_many(entries: list[tuple[str, str]]) -> None:
-    """Refresh many (room, field) entries at once (the process-wide heartbeat)."""
-    await store().put_many(entries, time.time() + settings.LIVE_PRESENCE_TTL_SECONDS)
+    """Refresh many (room, field) entries at once (the process-wide heartbeat), and remember
+    that their users were in those rooms now (so a process killed with its sockets leaves a
+    last-seen time behind even after its entries are gone)."""
+    now = time.time()
+    seen = {(room, _parse(field)[0]) for room, field in entries if not room.startswith(_SOCKETS)}
+    await store().put_many(
+        entries,
+        now + settings.LIVE_PRESENCE_TTL_SECONDS,
+        seen=[(room, user_id, now) for room, user_id in sorted(seen)],
+    )
 
 
 def room_field(*, user_id: int, role: str, channel: str) -> str:
@@ -373,7 +401,7 @@ def room_field(*, user_id: int, role: str, channel: str) -> str:
 
 def socket_entry(*, user_id: int, channel: str) -> tuple[str, str]:
     """The (room, field) that counts one of a user's sockets."""
-    return f"sockets.{user_id}", _field(user_id, "socket", channel)
+    return f"{_SOCKETS}{user_id}", _field(user_id, "socket", channel)
 
 
 async def online(*, room: str) -> list[Present]:
@@ -390,13 +418,13 @@ async def sockets_open(*, user_id: int, channel: str) -> int:
     now = time.time()
     field = _field(user_id, "socket", channel)
     entries = await store().put_and_entries(
-        f"sockets.{user_id}", field, now + settings.LIVE_PRESENCE_TTL_SECONDS
+        f"{_SOCKETS}{user_id}", field, now + settings.LIVE_PRESENCE_TTL_SECONDS
     )
     return 1 + sum(1 for f, expires in entries.items() if expires > now and f != field)
 
 
 async def sockets_close(*, user_id: int, channel: str) -> None:
-    await store().remove(f"sockets.{user_id}", [_field(user_id, "socket", channel)])
+    await store().remove(f"{_SOCKETS}{user_id}", [_field(user_id, "socket", channel)])
 
 
 def purge_stale(*, now: float | None = None) -> int:
@@ -420,7 +448,7 @@ def purge_stale(*, now: float | None = None) -> int:
                 room = name.removeprefix(RedisPresence._key(""))
                 with client.pipeline(transaction=False) as pipe:
                     pipe.hdel(key, *stale)
-                    if not room.startswith("sockets."):  # rooms only: notify reads those
+                    if not room.startswith(_SOCKETS):  # rooms only: notify reads those
                         for _, user_id, at in _stale_marks(room, stale):
                             seen = RedisPresence._seen_key(room)
                             pipe.zadd(seen, {str(user_id): at}, gt=True)
