@@ -220,3 +220,34 @@ def test_two_senders_at_once_push_each_row_once(
     urls = sorted(decrypt(browser, got["body"])["url"] for got in push_service.received)
     assert urls == sorted([f"/orders/{first.pk}/", f"/orders/{second.pk}/"])  # once per order
     assert not Notification.objects.filter(done_at__isnull=True).exists()
+
+
+def test_a_push_carries_no_secret(buyer, creator, order, push_service, browser, later, settings):
+    Notification.objects.all().delete()
+    services.message_post(order=order, sender=creator, content="hello")
+    notify_send_due(now=later(0))
+    payload = decrypt(browser, push_service.received[0]["body"])
+    assert set(payload) == {"title", "body", "url", "tag"}
+    whole = json.dumps(payload)
+    for secret in (settings.SECRET_KEY, settings.VAPID_PRIVATE_KEY, browser["subscription"].auth):
+        assert secret not in whole
+    assert payload["url"].startswith("/")  # a path on the site, nothing signed
+
+
+def test_a_dispute_message_is_pushed_with_the_dispute_page(
+    buyer, creator, make_order, push_service, browser, later
+):
+    from disputes import services as dispute_services
+
+    dispute = dispute_services.dispute_open(
+        order=make_order("IN_PROGRESS"), opened_by=creator, reason="The brief keeps changing."
+    )
+    Notification.objects.all().delete()
+    dispute_services.dispute_message_post(dispute=dispute, sender=creator, content="See the brief")
+    notify_send_due(now=later(0))
+    (got,) = push_service.received
+    payload = decrypt(browser, got["body"])
+    assert payload["url"] == f"/disputes/{dispute.pk}/"
+    assert payload["tag"] == f"dispute-{dispute.pk}"
+    assert payload["title"].startswith(f"Dispute #{dispute.pk} on ")
+    assert payload["body"] == "creator: See the brief"
