@@ -93,6 +93,13 @@ class LocalPresence:
             users = self.seen.setdefault(room, {})
             users[user_id] = max(at, users.get(user_id, at))
 
+    async def remove_and_entries(
+        self, room: str, field: str, seen: tuple[str, int, float]
+    ) -> dict[str, float]:
+        await self.remove(room, [field])
+        await self.mark_seen([seen])
+        return await self.entries(room)
+
     async def entries_and_seen(
         self, rooms: list[str], user_id: int
     ) -> list[tuple[dict[str, float], float | None]]:
@@ -187,6 +194,19 @@ class RedisPresence:
                 pipe.zadd(self._seen_key(room), {str(user_id): at}, gt=True)
                 pipe.expire(self._seen_key(room), LAST_SEEN_TTL_SECONDS)
             await pipe.execute()
+
+    async def remove_and_entries(
+        self, room: str, field: str, seen: tuple[str, int, float]
+    ) -> dict[str, float]:
+        """Remove `field`, mark the last-seen time and read the room, in one round trip."""
+        _, user_id, at = seen
+        async with self._client().pipeline(transaction=False) as pipe:
+            pipe.hdel(self._key(room), field)
+            pipe.zadd(self._seen_key(room), {str(user_id): at}, gt=True)
+            pipe.expire(self._seen_key(room), LAST_SEEN_TTL_SECONDS)
+            pipe.hgetall(self._key(room))
+            raw = (await pipe.execute())[-1]
+        return {k.decode(): float(v) for k, v in raw.items()}
 
     async def entries_and_seen(
         self, rooms: list[str], user_id: int
@@ -306,9 +326,11 @@ async def join(*, room: str, user_id: int, role: str, channel: str) -> tuple[boo
 async def leave(*, room: str, user_id: int, role: str, channel: str) -> bool:
     """Drop a connection and remember that the user was in the room until now; True if the user
     has no other live connection in the room."""
-    await store().remove(room, [_field(user_id, role, channel)])
-    await store().mark_seen([(room, user_id, time.time())])
-    return user_id not in _online(await store().entries(room), time.time())
+    now = time.time()
+    entries = await store().remove_and_entries(
+        room, _field(user_id, role, channel), (room, user_id, now)
+    )
+    return user_id not in _online(entries, now)
 
 
 def _last_alive(entries: dict[str, float], user_id: int) -> float | None:
