@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from echo_site.errors import ErrorCode, ServiceError
 from echo_site.prepared import sql_constants
@@ -12,7 +12,7 @@ from orders.hooks import OrderFact
 from orders.models import OrderStatus
 from orders.selectors import is_admin
 
-from .models import OPEN_STATUSES, Dispute, DisputeMessage, DisputeOutcome
+from .models import OPEN_STATUSES, Dispute, DisputeMessage, DisputeOutcome, DisputeReadMark
 
 
 def dispute_allowed_outcomes(*, order_status: str) -> list[str]:
@@ -39,6 +39,20 @@ def dispute_get_for_user(*, dispute_id: int, user: Any) -> Dispute:
     if not (dispute.order.is_party(user.pk) or is_admin(user)):
         raise ServiceError(ErrorCode.NOT_A_PARTY, "You are not a party to this dispute.")
     return dispute
+
+
+def dispute_admin_participants(*, dispute_id: int) -> list[int]:
+    """The admins who joined the dispute (opened its room or posted in it: both leave a read
+    mark) and are admins still; the order's parties are not counted here."""
+    return sorted(
+        DisputeReadMark.objects.filter(
+            dispute_id=dispute_id, user__is_staff=True, user__is_active=True
+        )
+        .exclude(
+            Q(user_id=F("dispute__order__buyer_id")) | Q(user_id=F("dispute__order__creator_id"))
+        )
+        .values_list("user_id", flat=True)
+    )
 
 
 def dispute_list_for_user(*, user: Any, status: str | None = None) -> QuerySet[Dispute]:

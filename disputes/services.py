@@ -35,7 +35,7 @@ from .models import (
     DisputeReadMark,
     DisputeStatus,
 )
-from .selectors import dispute_allowed_outcomes
+from .selectors import dispute_admin_participants, dispute_allowed_outcomes
 
 DISPUTABLE_STATUSES = (OrderStatus.IN_PROGRESS, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 CENT = Decimal("0.01")
@@ -136,8 +136,11 @@ def _start_review(locked: Dispute) -> None:
 
 
 def dispute_admin_joined(*, dispute: Dispute, admin: Any) -> Dispute:
+    """An admin opened the dispute's room: they take part in its thread from now on (a read
+    mark, which is how notify finds them for unread messages); the first one starts the review."""
     if not is_admin(admin):
         raise ServiceError(ErrorCode.PERMISSION_DENIED, "Only admins review disputes.")
+    DisputeReadMark.objects.get_or_create(dispute_id=dispute.pk, user=admin)
     if dispute.status != DisputeStatus.OPEN:
         return dispute
     with transaction.atomic():
@@ -215,11 +218,30 @@ def dispute_message_post(
             dispute=locked, user=sender, defaults={"last_read_seq": locked.last_seq}
         )
         live.dispute_message_posted(dispute=locked, message=message)
+        _message_event(dispute=locked, message=message, sender=sender)
         if from_admin:
             _start_review(locked)
     dispute.last_seq = locked.last_seq
     dispute.status = locked.status
     return message, True
+
+
+def _message_event(*, dispute: Dispute, message: DisputeMessage, sender: Any) -> None:
+    """Tell notify (orders.hooks): the thread's other participants may not be looking."""
+    hooks.event_happened(
+        order=dispute.order,
+        kind=hooks.EVENT_DISPUTE_MESSAGE,
+        actor_id=sender.pk,
+        data={
+            "dispute_id": dispute.pk,
+            "message_id": message.pk,
+            "seq": message.seq,
+            "sender_id": sender.pk,
+            "sender_name": sender.get_username(),
+            "content": message.content,
+            "admin_ids": dispute_admin_participants(dispute_id=dispute.pk),
+        },
+    )
 
 
 def dispute_read_mark(*, dispute: Dispute, user: Any, seq: int) -> int:

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .errors import NotifyRejected, NotifyTransientError
-from .models import Notification, NotificationKind
+from .models import MESSAGE_KINDS, Notification
 from .selectors import address_ref, describe, order_url
 from .services import unsubscribe_token
 
@@ -26,20 +26,26 @@ def unsubscribe_url(*, user_id: int) -> str:
 
 
 def _sections(user: Any, rows: list[Notification]) -> list[dict[str, Any]]:
-    """Rows grouped per order, in the order each order first appears."""
-    by_order: dict[int, dict[str, Any]] = {}
+    """Rows grouped per order, and a dispute's thread apart from its order (its own link), in
+    the order each first appears."""
+    by_order: dict[tuple[int, int | None], dict[str, Any]] = {}
     for row in rows:
+        title = row.order.item_title
+        if row.dispute_id is not None:
+            title = f"Dispute #{row.dispute_id} on {title}"
         section = by_order.setdefault(
-            row.order_id,
+            (row.order_id, row.dispute_id),
             {
                 "order_id": row.order_id,
-                "title": row.order.item_title,
+                "dispute_id": row.dispute_id,
+                "title": title,
                 "url": order_url(user=user, row=row),
+                "open_label": "Open the dispute" if row.dispute_id else "Open the order",
                 "events": [],
                 "messages": [],
             },
         )
-        if row.kind == NotificationKind.MESSAGE:
+        if row.kind in MESSAGE_KINDS:
             section["messages"].append(
                 {"sender": row.payload.get("sender", ""), "excerpt": row.payload.get("excerpt", "")}
             )

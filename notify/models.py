@@ -71,6 +71,11 @@ class NotificationKind(models.TextChoices):
     DISPUTE_OPENED = "dispute_opened", "Dispute opened"
     DISPUTE_REVIEW = "dispute_admin_joined", "An admin joined the dispute"
     DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
+    DISPUTE_MESSAGE = "dispute_message", "New message in a dispute"
+
+
+# Unread messages: they wait for the digest delay; the others are status events.
+MESSAGE_KINDS = frozenset({NotificationKind.MESSAGE, NotificationKind.DISPUTE_MESSAGE})
 
 
 class Notification(models.Model):
@@ -86,7 +91,13 @@ class Notification(models.Model):
     )
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
-    # The order timeline's seq of the event (messages and moves), to compare with read marks.
+    # A message in a dispute's thread: that dispute (its room, read marks and page); None for
+    # everything on the order's own timeline.
+    dispute = models.ForeignKey(
+        "disputes.Dispute", on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    # The timeline's seq of the event (messages and moves: the order's; dispute messages: the
+    # dispute thread's), to compare with read marks.
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     # A short summary (plain JSON: status names, sender name, first lines of a message).
     payload = models.JSONField(default=dict)

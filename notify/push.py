@@ -11,7 +11,7 @@ from django.conf import settings
 from pywebpush import WebPushException, webpush
 
 from .errors import NotifyTransientError
-from .models import Notification, NotificationKind, PushSubscription
+from .models import MESSAGE_KINDS, Notification, PushSubscription
 from .selectors import describe
 from .services import push_subscription_expired
 
@@ -36,23 +36,26 @@ def endpoint_allowed(endpoint: str) -> bool:
 
 
 def payloads(rows: list[Notification]) -> list[dict[str, Any]]:
-    """One payload per order: title, the latest lines, the order page (a relative URL)."""
-    by_order: dict[int, list[Notification]] = {}
+    """One payload per order (and per dispute thread): title, the latest lines, the order's (the
+    dispute's) page as a relative URL."""
+    by_order: dict[tuple[int, int | None], list[Notification]] = {}
     for row in rows:
-        by_order.setdefault(row.order_id, []).append(row)
+        by_order.setdefault((row.order_id, row.dispute_id), []).append(row)
     out = []
-    for order_id, group in by_order.items():
-        messages = sum(1 for r in group if r.kind == NotificationKind.MESSAGE)
+    for (order_id, dispute_id), group in by_order.items():
+        messages = sum(1 for r in group if r.kind in MESSAGE_KINDS)
         lines = [describe(r) for r in group[-3:]]
         title = group[0].order.item_title
+        if dispute_id is not None:
+            title = f"Dispute #{dispute_id} on {title}"
         if messages > 1:
             title = f"{title}: {messages} new messages"
         out.append(
             {
                 "title": title,
                 "body": "\n".join(lines)[:300],
-                "url": f"/orders/{order_id}/",
-                "tag": f"order-{order_id}",
+                "url": f"/disputes/{dispute_id}/" if dispute_id else f"/orders/{order_id}/",
+                "tag": f"dispute-{dispute_id}" if dispute_id else f"order-{order_id}",
             }
         )
     return out

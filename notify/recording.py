@@ -1,4 +1,5 @@
-"""Outbox rows from order, payment and dispute events (orders.hooks.after_event).
+"""Outbox rows from order, payment and dispute events (orders.hooks.after_event), messages in
+dispute threads included (EVENT_DISPUTE_MESSAGE, told by disputes through the same hook).
 
 Runs inside the action's transaction, in its own savepoint: a failure here is logged and never
 rolls back or blocks the action that caused it. Recording is idempotent (unique user + key).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -62,10 +64,46 @@ def _desk_admins() -> list[int]:
     )
 
 
+@dataclass(frozen=True)
+class _Planned:
+    kind: str
+    recipients: list[int]
+    key: str
+    seq: int | None
+    payload: dict[str, Any]
+    dispute_id: int | None = None
+
+
 def _plan(
     *, order: Order, kind: str, actor_id: int | None, data: dict[str, Any]
+) -> _Planned | None:
+    """What to record for an event, or None if nobody is told."""
+    planned = _plan_tuple(order=order, kind=kind, actor_id=actor_id, data=data)
+    if planned is not None:
+        return _Planned(*planned)
+    if kind == hooks.EVENT_DISPUTE_MESSAGE:
+        # The thread's participants: both parties and the admins who joined the dispute. Read
+        # marks, presence and the link are the dispute's; a mute of the order mutes it too.
+        admins = [int(uid) for uid in data.get("admin_ids", [])]
+        return _Planned(
+            kind=NotificationKind.DISPUTE_MESSAGE,
+            recipients=[*_others(order, data["sender_id"]), *admins],
+            key=f"dmsg:{data['message_id']}",
+            seq=int(data["seq"]),
+            payload={
+                "sender": data["sender_name"],
+                "excerpt": excerpt(data["content"]),
+                "dispute_id": data["dispute_id"],
+            },
+            dispute_id=int(data["dispute_id"]),
+        )
+    return None
+
+
+def _plan_tuple(
+    *, order: Order, kind: str, actor_id: int | None, data: dict[str, Any]
 ) -> tuple[str, list[int], str, int | None, dict[str, Any]] | None:
-    """(notification kind, recipients, key, seq, payload), or None if nobody is told."""
+    """(notification kind, recipients, key, seq, payload) for the order's own events."""
     o = order.pk
     if kind == hooks.EVENT_PLACED:
         return NotificationKind.ORDER_PLACED, [order.creator_id], f"placed:{o}", 1, {}
@@ -130,16 +168,20 @@ def notify_record(*, order: Order, kind: str, actor_id: int | None, data: dict[s
             planned = _plan(order=order, kind=kind, actor_id=actor_id, data=data)
             if planned is None:
                 return
-            nkind, recipients, key, seq, payload = planned
-            recipients = [uid for uid in recipients if uid is not None and uid != actor_id]
+            recipients = list(
+                dict.fromkeys(
+                    uid for uid in planned.recipients if uid is not None and uid != actor_id
+                )
+            )
             if recipients:
                 _insert(
                     order_id=order.pk,
-                    kind=nkind,
+                    kind=planned.kind,
                     recipients=recipients,
-                    key=key,
-                    seq=seq,
-                    payload=payload,
+                    key=planned.key,
+                    seq=planned.seq,
+                    payload=planned.payload,
+                    dispute_id=planned.dispute_id,
                 )
     except DatabaseError:
         logger.exception("notify: recording %s on order #%s failed", kind, order.pk)
@@ -147,9 +189,9 @@ def notify_record(*, order: Order, kind: str, actor_id: int | None, data: dict[s
 
 _INSERT_SQL = f"""
 INSERT INTO {Notification._meta.db_table}
-    (user_id, kind, order_id, seq, payload, "key", created_at)
-SELECT r.uid, %(kind)s, %(order)s::bigint, %(seq)s::bigint, %(payload)s::jsonb, %(key)s,
-    %(at)s::timestamptz
+    (user_id, kind, order_id, dispute_id, seq, payload, "key", created_at)
+SELECT r.uid, %(kind)s, %(order)s::bigint, %(dispute)s::bigint, %(seq)s::bigint,
+    %(payload)s::jsonb, %(key)s, %(at)s::timestamptz
 FROM unnest(%(users)s::bigint[]) AS r(uid)
 WHERE NOT EXISTS (
     SELECT 1 FROM {OrderMute._meta.db_table} m WHERE m.user_id = r.uid AND m.order_id = %(order)s
@@ -166,6 +208,7 @@ def _insert(
     key: str,
     seq: int | None,
     payload: dict[str, Any],
+    dispute_id: int | None = None,
 ) -> None:
     """The rows for every recipient who has not muted the order; a repeated key adds nothing."""
     now = timezone.now()
@@ -177,6 +220,7 @@ def _insert(
                 {
                     "kind": kind,
                     "order": order_id,
+                    "dispute": dispute_id,
                     "seq": seq,
                     "payload": json.dumps(payload),
                     "key": key,
@@ -196,6 +240,7 @@ def _insert(
                 user_id=uid,
                 kind=kind,
                 order_id=order_id,
+                dispute_id=dispute_id,
                 seq=seq,
                 payload=payload,
                 key=key,

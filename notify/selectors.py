@@ -1,4 +1,5 @@
-"""Reads for sending: who is connected where (chat's presence), what a row says, where it links."""
+"""Reads for sending: who is connected where and since when (chat's presence), what a row says,
+where it links."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from chat import presence
 from echo_site import realtime
 from orders.models import Order
 
-from .models import Notification, NotificationKind
+from .models import MESSAGE_KINDS, Notification, NotificationKind
 
 _MOVE_TEXT = {
     ("PENDING", "IN_PROGRESS"): "accepted the order",
@@ -25,6 +26,7 @@ _DISPUTE_KINDS = {
     NotificationKind.DISPUTE_OPENED,
     NotificationKind.DISPUTE_REVIEW,
     NotificationKind.DISPUTE_CLOSED,
+    NotificationKind.DISPUTE_MESSAGE,
 }
 
 
@@ -32,19 +34,19 @@ class PresenceUnavailable(Exception):  # noqa: N818 - a reason, re-raised as Not
     pass
 
 
-def online_order_ids(*, user_id: int, order_ids: set[int]) -> set[int]:
-    """The orders whose room `user_id` has a live socket in now (chat's presence)."""
+def row_room(row: Notification) -> str:
+    """The live room where the row's event is seen: its dispute's (a dispute message), else
+    its order's."""
+    if row.dispute_id is not None:
+        return realtime.dispute_group(row.dispute_id)
+    return realtime.order_group(row.order_id)
 
-    async def read() -> set[int]:
-        found: set[int] = set()
-        for order_id in sorted(order_ids):
-            present = await presence.online(room=realtime.order_group(order_id))
-            if any(p.user_id == user_id for p in present):
-                found.add(order_id)
-        return found
 
+def rooms_seen(*, user_id: int, rooms: set[str]) -> dict[str, presence.Seen]:
+    """For each room: whether `user_id` has a live socket there now, else when they last had
+    one (chat's presence: left, or last known alive), in one read."""
     try:
-        return async_to_sync(read)()
+        return async_to_sync(presence.last_seen)(user_id=user_id, rooms=sorted(rooms))
     except Exception as exc:  # Redis down: we cannot tell, so we send nothing now
         raise PresenceUnavailable(str(exc)) from exc
 
@@ -70,6 +72,10 @@ def may_see(*, user: Any, row: Notification) -> bool:
 
 
 def order_url(*, user: Any, row: Notification) -> str:
+    """The page to open: a dispute message's dispute page; an order's page for its parties;
+    the dispute page (or the desk) for an admin."""
+    if row.dispute_id is not None:
+        return f"{settings.SITE_URL}/disputes/{row.dispute_id}/"
     if row.order.is_party(user.pk):
         return f"{settings.SITE_URL}/orders/{row.order_id}/"
     dispute_id = row.payload.get("dispute_id")
@@ -104,7 +110,7 @@ def describe(row: Notification) -> str:
     if row.kind == NotificationKind.DISPUTE_CLOSED:
         outcome = str(p.get("outcome", "")).replace("_", " ").lower()
         return f"The dispute was closed: {outcome}" if outcome else "The dispute was closed"
-    if row.kind == NotificationKind.MESSAGE:
+    if row.kind in MESSAGE_KINDS:
         return f"{p.get('sender', 'Someone')}: {p.get('excerpt', '')}"
     return row.get_kind_display()
 

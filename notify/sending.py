@@ -1,12 +1,17 @@
 """notify_send_due: the sender the worker runs (a periodic task and after new rows).
 
 For each user with pending outbox rows:
-- rows the user can no longer see, rows on muted orders and messages they already read (read
-  marks) are closed unsent; status events on an order they have a live socket on were seen live
-  and are closed too; messages there wait (read soon, or sent when they leave);
-- email: one digest with everything pending, sent when a status event is pending (promptly) or a
-  message has waited `digest_delay_minutes` without a socket on its order;
-- push: the same rows, one notification per order, only while the user has no open page.
+- rows the user can no longer see, rows on muted orders (a dispute's message: its order's mute)
+  and messages they already read (the order's or the dispute's read marks) are closed unsent;
+  status events on an order they have a live socket on were seen live and are closed too;
+  messages in a room (the order's, or the dispute's for a dispute message) they are connected to
+  wait (read soon, or sent after they leave);
+- email: one digest, sent when a status event is pending (promptly) or a message has had no
+  socket of the user on its room for `digest_delay_minutes`: since it came and since they left
+  (chat's presence remembers when); it takes along every status event and every message whose
+  room the user has not been in within the delay;
+- push: the pending rows, one notification per order or dispute, only while the user has no
+  open page.
 Rows are claimed with a conditional update under a row lock (skip_locked): with any number of
 senders each row goes out at most once per channel. A transient failure un-claims and raises
 NotifyTransientError for the caller to retry.
@@ -16,18 +21,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from disputes.models import DisputeReadMark
+from echo_site import realtime
 from orders.models import ReadMark
 
 from . import mailing, push
 from .errors import NotifyRejected, NotifyTransientError
-from .models import Notification, NotificationKind, OrderMute, PushSubscription
-from .selectors import PresenceUnavailable, has_open_page, may_see, online_order_ids
+from .models import MESSAGE_KINDS, Notification, OrderMute, PushSubscription
+from .selectors import PresenceUnavailable, has_open_page, may_see, rooms_seen, row_room
 from .services import preference_get
 
 logger = logging.getLogger(__name__)
@@ -114,20 +121,36 @@ def notify_send_user(
             "order_id", "last_read_seq"
         )
     )
+    dispute_marks = dict(
+        DisputeReadMark.objects.filter(
+            user_id=user_id, dispute_id__in={r.dispute_id for r in rows if r.dispute_id}
+        ).values_list("dispute_id", "last_read_seq")
+    )
     try:
-        live = online_order_ids(user_id=user_id, order_ids=order_ids)
+        seen = rooms_seen(
+            user_id=user_id,
+            rooms={row_room(r) for r in rows} | {realtime.order_group(o) for o in order_ids},
+        )
     except PresenceUnavailable as exc:
         raise NotifyTransientError("presence unavailable") from exc
 
     drop: list[int] = []
     pending: list[Notification] = []
+    quiet_since: dict[int, float | None] = {}  # message row -> when the user left its room
     for row in rows:
-        read = row.seq is not None and row.seq <= marks.get(row.order_id, 0)
+        if row.dispute_id is not None:
+            read = row.seq is not None and row.seq <= dispute_marks.get(row.dispute_id, 0)
+        else:
+            read = row.seq is not None and row.seq <= marks.get(row.order_id, 0)
         if not may_see(user=user, row=row) or row.order_id in muted or read:
             drop.append(row.pk)
-        elif row.order_id in live:
-            if row.kind != NotificationKind.MESSAGE:
-                drop.append(row.pk)  # seen live
+        elif row.kind in MESSAGE_KINDS:
+            room = seen[row_room(row)]
+            if not room.online:  # while connected they wait: read soon, or sent after they leave
+                quiet_since[row.pk] = room.last_seen
+                pending.append(row)
+        elif seen[realtime.order_group(row.order_id)].online:
+            drop.append(row.pk)  # a status event seen live
         else:
             pending.append(row)
     report.closed += _close(drop, now)
@@ -140,7 +163,9 @@ def notify_send_user(
     wants_push = pref.push_enabled and push.push_configured() and bool(subscriptions)
 
     if wants_email:
-        _send_email(user=user, pref=pref, rows=pending, now=now, report=report)
+        _send_email(
+            user=user, pref=pref, rows=pending, quiet_since=quiet_since, now=now, report=report
+        )
     if wants_push:
         _send_push(user=user, subscriptions=subscriptions, rows=pending, now=now, report=report)
 
@@ -158,18 +183,47 @@ def notify_send_user(
     return report
 
 
-def _email_due(*, rows: list[Notification], delay_minutes: int, now: datetime) -> bool:
+def _email_rows(
+    *,
+    rows: list[Notification],
+    quiet_since: dict[int, float | None],
+    delay_minutes: int,
+    now: datetime,
+) -> list[Notification]:
+    """What a digest sends now: nothing unless a status event is pending or an unread message
+    has had no socket of the user on its room for the whole delay (it waited that long since it
+    came, and since the user left the room); then every status event, and every message whose
+    room the user has not been in within the delay (a room they left a moment ago waits)."""
     cutoff = now - timedelta(minutes=delay_minutes)
-    return any(r.kind != NotificationKind.MESSAGE or r.created_at <= cutoff for r in rows)
+
+    def away(row: Notification) -> bool:
+        left = quiet_since.get(row.pk)
+        return left is None or datetime.fromtimestamp(left, tz=UTC) <= cutoff
+
+    status = [r for r in rows if r.kind not in MESSAGE_KINDS]
+    messages = [r for r in rows if r.kind in MESSAGE_KINDS and away(r)]
+    if not status and not any(r.created_at <= cutoff for r in messages):
+        return []
+    chosen = {r.pk for r in status} | {r.pk for r in messages}
+    return [r for r in rows if r.pk in chosen]
 
 
 def _send_email(
-    *, user: Any, pref: Any, rows: list[Notification], now: datetime, report: SendReport
+    *,
+    user: Any,
+    pref: Any,
+    rows: list[Notification],
+    quiet_since: dict[int, float | None],
+    now: datetime,
+    report: SendReport,
 ) -> None:
-    waiting = [r for r in rows if r.sent_email_at is None]
-    if not waiting or not _email_due(
-        rows=waiting, delay_minutes=pref.digest_delay_minutes, now=now
-    ):
+    waiting = _email_rows(
+        rows=[r for r in rows if r.sent_email_at is None],
+        quiet_since=quiet_since,
+        delay_minutes=pref.digest_delay_minutes,
+        now=now,
+    )
+    if not waiting:
         return
     claimed = set(_claim(ids=[r.pk for r in waiting], column="sent_email_at", now=now))
     mine = [r for r in waiting if r.pk in claimed]

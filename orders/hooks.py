@@ -49,6 +49,10 @@ EVENT_PAID = "payment_received"
 EVENT_DISPUTE_OPENED = "dispute_opened"  # data: dispute_id
 EVENT_DISPUTE_REVIEW = "dispute_admin_joined"  # data: dispute_id
 EVENT_DISPUTE_CLOSED = "dispute_closed"  # data: dispute_id, outcome
+# A message in a dispute's thread. data: dispute_id, message_id, seq (the dispute thread's),
+# sender_id, sender_name, content, admin_ids (the admins who joined the dispute: its thread's
+# participants besides the order's parties)
+EVENT_DISPUTE_MESSAGE = "dispute_message_posted"
 # For the time-based rules (the worker): data: due_at / auto_complete_at (ISO), which also tells
 # one reminder from the next.
 EVENT_LATE = "order_late"  # data: due_at

@@ -4,7 +4,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.utils import timezone
 
 from chat import presence
@@ -12,9 +14,25 @@ from echo_site import realtime
 from notify.models import Notification
 
 
+def _forget_shared_presence() -> None:
+    """With Redis, presence and last-seen times outlive a test (and a run: ids repeat in a new
+    test database): start each test with none."""
+    if not settings.REDIS_URL:
+        return
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        for pattern in ("echo:presence:*", "echo:seen:*"):
+            keys = list(client.scan_iter(match=pattern, count=500))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_presence() -> Any:
     presence.reset_store()
+    _forget_shared_presence()
     yield
     presence.reset_store()
 
@@ -26,13 +44,25 @@ def later() -> Any:
 
 
 @pytest.fixture
-def on_order() -> Any:
+def on_order(on_room: Any) -> Any:
     """`on_order(user, order)` gives the user a live socket in the order's room (presence);
     returns a function that takes it away again."""
+    return lambda user, order, **kw: on_room(user, realtime.order_group(order.pk), **kw)
+
+
+@pytest.fixture
+def on_dispute(on_room: Any) -> Any:
+    """`on_dispute(user, dispute)`: the same in the dispute's room."""
+    return lambda user, dispute, **kw: on_room(user, realtime.dispute_group(dispute.pk), **kw)
+
+
+@pytest.fixture
+def on_room() -> Any:
+    """`on_room(user, room)`: a live socket of the user in a room, as the rooms' consumers
+    register one (chat's presence); returns a function that leaves again."""
     opened: list[tuple[str, int, str]] = []
 
-    def join(user: Any, order: Any, *, channel: str = "test-channel") -> Any:
-        room = realtime.order_group(order.pk)
+    def join(user: Any, room: str, *, channel: str = "test-channel") -> Any:
         async_to_sync(presence.join)(room=room, user_id=user.pk, role="party", channel=channel)
         sroom, _ = presence.socket_entry(user_id=user.pk, channel=channel)
         async_to_sync(presence.sockets_open)(user_id=user.pk, channel=channel)

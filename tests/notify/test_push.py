@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -41,6 +42,7 @@ class PushService:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.status = 201
+        self.delay = 0.0  # seconds before answering (a slow push service)
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +55,7 @@ class PushService:
                         "body": self.rfile.read(length),
                     }
                 )
+                time.sleep(service.delay)
                 self.send_response(service.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -197,3 +200,54 @@ def test_push_service_hosts_match_whole_labels_over_https(settings):
     assert not endpoint_allowed("https://evilpush.services.mozilla.com.attacker.net/x")
     assert not endpoint_allowed("https://notpush.services.mozilla.com@10.0.0.1/x")
     assert not endpoint_allowed("https://10.0.0.1/x")
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_once_push_each_row_once(
+    buyer, creator, make_order, push_service, browser, later
+):
+    from tests.orders.test_order_move_concurrency import race
+
+    first, second = make_order(), make_order()
+    Notification.objects.all().delete()
+    services.message_post(order=first, sender=creator, content="for the buyer")
+    services.message_post(order=second, sender=creator, content="and again")
+    push_service.delay = 0.3  # the other senders run meanwhile
+    now = later(0)
+    results = race(lambda i: notify_send_due(now=now), n=4)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    urls = sorted(decrypt(browser, got["body"])["url"] for got in push_service.received)
+    assert urls == sorted([f"/orders/{first.pk}/", f"/orders/{second.pk}/"])  # once per order
+    assert not Notification.objects.filter(done_at__isnull=True).exists()
+
+
+def test_a_push_carries_no_secret(buyer, creator, order, push_service, browser, later, settings):
+    Notification.objects.all().delete()
+    services.message_post(order=order, sender=creator, content="hello")
+    notify_send_due(now=later(0))
+    payload = decrypt(browser, push_service.received[0]["body"])
+    assert set(payload) == {"title", "body", "url", "tag"}
+    whole = json.dumps(payload)
+    for secret in (settings.SECRET_KEY, settings.VAPID_PRIVATE_KEY, browser["subscription"].auth):
+        assert secret not in whole
+    assert payload["url"].startswith("/")  # a path on the site, nothing signed
+
+
+def test_a_dispute_message_is_pushed_with_the_dispute_page(
+    buyer, creator, make_order, push_service, browser, later
+):
+    from disputes import services as dispute_services
+
+    dispute = dispute_services.dispute_open(
+        order=make_order("IN_PROGRESS"), opened_by=creator, reason="The brief keeps changing."
+    )
+    Notification.objects.all().delete()
+    dispute_services.dispute_message_post(dispute=dispute, sender=creator, content="See the brief")
+    notify_send_due(now=later(0))
+    (got,) = push_service.received
+    payload = decrypt(browser, got["body"])
+    assert payload["url"] == f"/disputes/{dispute.pk}/"
+    assert payload["tag"] == f"dispute-{dispute.pk}"
+    assert payload["title"].startswith(f"Dispute #{dispute.pk} on ")
+    assert payload["body"] == "creator: See the brief"

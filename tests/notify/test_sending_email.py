@@ -188,14 +188,12 @@ def test_a_rejection_is_logged_without_the_address_and_not_retried(
 
 
 def test_presence_unreadable_is_a_transient_error_and_sends_nothing(
-    buyer, creator, order, later, monkeypatch
+    buyer, creator, order, later, settings
 ):
     from chat import presence
 
-    async def down(**kwargs):
-        raise ConnectionError("redis is down")
-
-    monkeypatch.setattr(presence, "online", down)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there: Redis is down
+    presence.reset_store()
     with pytest.raises(NotifyTransientError):
         notify_send_due(now=later(0))
     assert mail.outbox == []

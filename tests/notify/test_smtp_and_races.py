@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import socket
 import threading
 import time
@@ -27,8 +28,22 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refuse_rcpt: set[str] = set()  # addresses answered "550" at RCPT TO
+        self.data_answer = "250 OK"  # e.g. "554 ..." to reject the message after DATA
+        self.attempts = 0
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.attempts += 1
+        if address in self.refuse_rcpt:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if not self.data_answer.startswith("250"):
+            return self.data_answer
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
@@ -84,6 +99,26 @@ def test_smtp_down_raises_a_transient_error_and_keeps_the_rows(
     with pytest.raises(NotifyTransientError):
         notify_send_due(now=later(0))
     assert Notification.objects.get(user=creator).sent_email_at is None
+
+
+@pytest.mark.parametrize("where", ["rcpt", "data"])
+def test_a_bounce_from_the_smtp_server_is_logged_without_the_address_and_not_retried(
+    smtp_server, buyer, creator, order, later, caplog, where
+):
+    if where == "rcpt":
+        smtp_server.refuse_rcpt.add(creator.email)
+    else:
+        smtp_server.data_answer = "554 5.7.1 Message rejected"
+    with caplog.at_level(logging.INFO):
+        notify_send_due(now=later(0))  # no NotifyTransientError: retrying would not help
+    assert smtp_server.messages == []
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("notify"))
+    assert "addr-" in ours  # (the SMTP server's own log, mail.log, is not ours)
+    assert creator.email not in ours and "creator@" not in ours
+    assert Notification.objects.get(user=creator).done_at is not None
+    tried = smtp_server.attempts
+    notify_send_due(now=later(5))
+    assert smtp_server.attempts == tried  # not sent again
 
 
 def test_two_senders_at_once_send_each_row_once(buyer, creator, make_order, later, monkeypatch):
