@@ -11,6 +11,8 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: the recorder and the tasks import models, which can load only once
         # apps are ready. The tasks register with the Celery app (echo_site/celery.py).
-        from . import recording, tasks  # noqa: F401
+        from . import message_rows, recording, tasks  # noqa: F401
 
         hooks.register_after_event(recording.notify_record)
+        # PostgreSQL only: elsewhere messages take the general path and notify_record.
+        hooks.register_message_statement_part(message_rows.MESSAGE_ROW)

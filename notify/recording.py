@@ -163,6 +163,8 @@ def notify_record(*, order: Order, kind: str, actor_id: int | None, data: dict[s
     intact; outside one (a message on PostgreSQL's one-statement path) each statement commits by
     itself and there is nothing to roll back.
     """
+    if kind == hooks.EVENT_MESSAGE and data.get("in_statement"):
+        return  # written with the message itself (notify/message_rows.py)
     try:
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             planned = _plan(order=order, kind=kind, actor_id=actor_id, data=data)

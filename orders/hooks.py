@@ -60,6 +60,34 @@ EVENT_AUTO_COMPLETE_SOON = "auto_complete_soon"  # data: auto_complete_at
 after_event: list[EventReaction] = []
 
 
+@dataclass(frozen=True)
+class MessageStatementPart:
+    """Rows a higher app writes in the very statement that stores a message, on PostgreSQL's
+    one-statement path (orders.services.message_post): the live rooms' hot path stays one round
+    trip and one commit however many apps react to a message (docs/benchmarks.md, issue 23).
+
+    `cte`: the body of a data-modifying CTE named `name`. It may read the CTEs `bumped` (id,
+    last_seq, buyer_id, creator_id: the order, when it took the message) and `stored` (id, seq:
+    the message) and the statement's parameters `sender` and `at`, plus its own, which `params`
+    returns (named `<name>_...`). Rows go in or the message fails with them: keep the part to
+    inserts that cannot fail but on conflict (use ON CONFLICT DO NOTHING).
+    With a part registered, EVENT_MESSAGE from that path carries `data["in_statement"] = True`:
+    a reaction that registered the part records nothing more for it.
+    """
+
+    name: str
+    cte: str
+    params: Callable[[Order, Any, str], dict[str, Any]]  # (order, sender, content)
+
+
+message_statement_parts: list[MessageStatementPart] = []
+
+
+def register_message_statement_part(part: MessageStatementPart) -> None:
+    if all(p.name != part.name for p in message_statement_parts):
+        message_statement_parts.append(part)
+
+
 def register_after_event(reaction: EventReaction) -> None:
     if reaction not in after_event:
         after_event.append(reaction)

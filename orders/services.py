@@ -16,6 +16,7 @@ FOR UPDATE that waited for a closing dispute holding the order: a deadlock.
 
 from __future__ import annotations
 
+import functools
 from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
@@ -513,7 +514,12 @@ def message_post(
                     message._state.fields_cache.update(order=order, sender=sender)
                     message.attachment_payloads = []  # type: ignore[attr-defined]
                     live.message_posted(order=order, message=message)
-                    _message_event(order=order, message=message, sender=sender)
+                    _message_event(
+                        order=order,
+                        message=message,
+                        sender=sender,
+                        in_statement=bool(hooks.message_statement_parts),
+                    )
                     order.last_seq = message.seq
                     return message, True
         except IntegrityError:
@@ -531,11 +537,11 @@ _ORDER_TABLE = Order._meta.db_table
 _MESSAGE_TABLE = Message._meta.db_table
 _READ_MARK_TABLE = ReadMark._meta.db_table
 _ACTIVE_LIST = sql_constants(ACTIVE_STATUSES)
-_MESSAGE_INSERT_SQL = f"""
+_MESSAGE_INSERT_HEAD = f"""
 WITH bumped AS (
     UPDATE {_ORDER_TABLE} SET last_seq = last_seq + 1
     WHERE id = %(order)s::bigint AND status IN ({_ACTIVE_LIST})
-    RETURNING id, last_seq
+    RETURNING id, last_seq, buyer_id, creator_id
 ), stored AS (
     INSERT INTO {_MESSAGE_TABLE} (order_id, seq, sender_id, content, client_id, sent_at)
     SELECT id, last_seq, %(sender)s::bigint, %(content)s::text, %(client_id)s::varchar,
@@ -547,9 +553,18 @@ WITH bumped AS (
     SELECT %(order)s::bigint, %(sender)s::bigint, seq, %(at)s::timestamptz FROM stored
     ON CONFLICT (order_id, user_id)
     DO UPDATE SET last_read_seq = EXCLUDED.last_read_seq, updated_at = EXCLUDED.updated_at
-)
+)"""  # noqa: S608 - our own table names; every value is a parameter
+_MESSAGE_INSERT_TAIL = """
 SELECT id, seq FROM stored
-"""  # noqa: S608 - our own table names; every value is a parameter
+"""
+
+
+@functools.cache
+def _message_insert_sql(parts: tuple[hooks.MessageStatementPart, ...]) -> str:
+    """The one statement: the message, its seq, the sender's read mark, and the rows of every
+    registered part (orders.hooks.MessageStatementPart)."""
+    extra = "".join(f", {part.name} AS ({part.cte})" for part in parts)
+    return _MESSAGE_INSERT_HEAD + extra + _MESSAGE_INSERT_TAIL
 
 
 def _message_insert_one_statement(
@@ -561,16 +576,17 @@ def _message_insert_one_statement(
     A server-side prepared statement (echo_site/prepared.py); a retried client_id is Django's
     IntegrityError as usual.
     """
-    rows = fetch_prepared(
-        _MESSAGE_INSERT_SQL,
-        {
-            "order": order.pk,
-            "sender": sender.pk,
-            "content": content,
-            "client_id": client_id,
-            "at": at,
-        },
-    )
+    parts = tuple(hooks.message_statement_parts)
+    params = {
+        "order": order.pk,
+        "sender": sender.pk,
+        "content": content,
+        "client_id": client_id,
+        "at": at,
+    }
+    for part in parts:
+        params.update(part.params(order, sender, content))
+    rows = fetch_prepared(_message_insert_sql(parts), params)
     row = rows[0] if rows else None
     return (int(row[0]), int(row[1])) if row is not None else None
 
@@ -642,7 +658,9 @@ def _message_post_general(
     return message, True
 
 
-def _message_event(*, order: Order, message: Message, sender: Any) -> None:
+def _message_event(
+    *, order: Order, message: Message, sender: Any, in_statement: bool = False
+) -> None:
     hooks.event_happened(
         order=order,
         kind=hooks.EVENT_MESSAGE,
@@ -653,6 +671,7 @@ def _message_event(*, order: Order, message: Message, sender: Any) -> None:
             "sender_id": sender.pk,
             "sender_name": sender.get_username(),
             "content": message.content,
+            "in_statement": in_statement,
         },
     )
 

@@ -125,7 +125,7 @@ def test_a_recording_failure_never_rolls_back_the_action(
     order.refresh_from_db()
     assert order.last_seq == message.seq + 1  # the message and the move both stand
     assert order.status == "CANCELLED"
-    assert not Notification.objects.filter(kind="message").exists()
+    assert not Notification.objects.filter(kind="order_moved").exists()
 
 
 def test_the_time_based_events_tell_the_buyer(buyer, creator, order):
@@ -145,3 +145,33 @@ def test_the_time_based_events_tell_the_buyer(buyer, creator, order):
     )
     assert kinds_for(buyer) == ["order_late", "auto_complete_soon"]
     assert "order_late" not in kinds_for(creator)
+
+
+@pytest.mark.services
+def test_on_postgresql_a_message_and_its_notification_are_one_statement(
+    buyer, creator, order, monkeypatch
+):
+    """The other party's row rides in the statement that stores the message
+    (notify/message_rows.py): no statement of its own, which cost a round trip and a commit per
+    message on the live rooms' hot path."""
+
+    def second_statement(*args, **kwargs):
+        raise AssertionError("a message's notification took a statement of its own")
+
+    monkeypatch.setattr(recording, "_insert", second_statement)
+    statements: list[str] = []
+    prepared = services.fetch_prepared
+
+    def counted(sql, params):
+        statements.append(sql)
+        return prepared(sql, params)
+
+    monkeypatch.setattr(services, "fetch_prepared", counted)
+    text = "one\ntwo"
+    message, _ = services.message_post(order=order, sender=buyer, content=text, client_id="c1")
+    services.message_post(order=order, sender=buyer, content=text, client_id="c1")  # a retry
+    assert len(statements) == 2  # one per call, the retry's refused by the unique client_id
+    row = Notification.objects.get(user=creator, kind="message")
+    assert (row.key, row.seq, row.order_id) == (f"msg:{message.pk}", message.seq, order.pk)
+    assert row.payload == {"sender": buyer.username, "excerpt": "one\ntwo"}
+    assert not Notification.objects.filter(user=buyer, kind="message").exists()

@@ -146,17 +146,3 @@ def test_two_senders_at_once_send_each_row_once(buyer, creator, make_order, late
     assert not Notification.objects.filter(done_at__isnull=True).exists()
     assert mail.outbox == []
     connection.close()
-
-
-def test_a_message_adds_one_statement_on_postgresql(buyer, creator, order):
-    """The hot path: recording the other party's row (mute check included) is one statement."""
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as queries:
-        services.message_post(order=order, sender=buyer, content="quick")
-    sql = [q["sql"] for q in queries.captured_queries]
-    notify_sql = [q for q in sql if "notify_" in q]
-    assert len(notify_sql) == 1, sql  # the outbox row, mute check included
-    assert "notify_ordermute" in notify_sql[0]
-    assert not [q for q in sql if "SAVEPOINT" in q.upper() or q.strip().upper() == "BEGIN"]
-    assert Notification.objects.filter(user=creator, kind="message").count() == 1
