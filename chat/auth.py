@@ -15,6 +15,7 @@ which a client can see and act on;
 one that cannot be checked right now (the ticket store or the database is down) closes with 4503
 ("try again later"). A credential obtained before the user's last logout is a bad one
 (chat.models.CredentialRevocation), here and on every heartbeat.
+A JWT socket may take a fresh access token in band before its token expires (chat/renewal.py).
 Tokens and tickets are never logged.
 """
 

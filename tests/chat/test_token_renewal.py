@@ -15,9 +15,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.db import OperationalError
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from chat import auth
 from chat import heartbeat as heartbeat_module
 from chat.auth import Credential
 from echo_site.asyncapi import document
@@ -127,6 +129,24 @@ async def test_a_token_from_before_the_users_logout_is_refused(buyer, order, no_
     await comm.send_json_to({"type": "auth.refresh", "token": before})
     assert (await next_of(comm, "error"))["code"] == "token_revoked"
     assert await still_open(comm)
+    await comm.disconnect()
+
+
+async def test_a_renewal_while_the_database_is_down_is_an_error_and_the_socket_stays(
+    buyer, order, monkeypatch, no_warning
+):
+    async def down(user_id: int, issued_at: Any) -> Any:
+        raise OperationalError("connection to server at 127.0.0.1 failed")
+
+    comm, _ = await connect(f"/ws/orders/{order.pk}/", user=buyer)
+    monkeypatch.setattr(auth, "active_user", down)
+    await comm.send_json_to({"type": "auth.refresh", "token": bearer(buyer), "ref": 1})
+    error = await next_of(comm, "error")
+    assert (error["code"], error["ref"]) == ("service_unavailable", 1)
+    monkeypatch.undo()
+    assert await still_open(comm)
+    await comm.send_json_to({"type": "auth.refresh", "token": bearer(buyer)})
+    assert (await next_of(comm, "auth.refreshed"))["type"] == "auth.refreshed"
     await comm.disconnect()
 
 
