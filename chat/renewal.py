@@ -29,8 +29,7 @@ from .auth import Credential, seconds_until_expiry
 # An access token is a few hundred characters; anything this long is not one, and is refused
 # before it is decoded.
 MAX_TOKEN_CHARS = 4096
-# The close runs this long after the expiry, so a token is never refused by the server a moment
-# before its own expiry.
+# The close runs this long after the expiry, never a moment before it.
 EXPIRY_GRACE_SECONDS = 0.05
 
 
