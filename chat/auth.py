@@ -15,6 +15,7 @@ which a client can see and act on;
 one that cannot be checked right now (the ticket store or the database is down) closes with 4503
 ("try again later"). A credential obtained before the user's last logout is a bad one
 (chat.models.CredentialRevocation), here and on every heartbeat.
+A JWT socket may take a fresh access token in band before its token expires (chat/renewal.py).
 Tokens and tickets are never logged.
 """
 
@@ -197,7 +198,7 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 @in_db_thread
-def _active_user(user_id: int, issued_at: datetime) -> Any | None:
+def active_user(user_id: int, issued_at: datetime) -> Any | None:
     """The user, if active and their credentials were not revoked since `issued_at`."""
     return (
         get_user_model()
@@ -207,21 +208,42 @@ def _active_user(user_id: int, issued_at: datetime) -> Any | None:
     )
 
 
-async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
-    try:
-        token = AccessToken(raw)  # type: ignore[arg-type]  # verifies signature, algorithm, expiry and token type
-    except TokenError:
-        return None
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a verified access token says: whose it is, when it was issued, when it expires."""
+
+    user_id: int
+    issued_at: datetime
+    expires_at: datetime
+
+
+def access_claims(raw: str) -> AccessClaims | None:
+    """The claims of an access token whose signature, algorithm, expiry and type check out;
+    None if it names no user. Raises simplejwt's TokenError (ExpiredTokenError if only its
+    expiry is past) for any other token."""
+    token = AccessToken(raw)  # type: ignore[arg-type]  # verifies signature, algorithm, expiry and token type
     user_id = token.get(str(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id")))
     if user_id is None:
         return None
     iat = token.get("iat")
     issued = datetime.fromtimestamp(int(iat), tz=UTC) if iat is not None else timezone.now()
-    user = await _active_user(int(user_id), issued)
+    expires = datetime.fromtimestamp(int(token["exp"]), tz=UTC)
+    return AccessClaims(user_id=int(user_id), issued_at=issued, expires_at=expires)
+
+
+async def _from_bearer(raw: str) -> tuple[Any, Credential] | None:
+    try:
+        claims = access_claims(raw)
+    except TokenError:
+        return None
+    if claims is None:
+        return None
+    user = await active_user(claims.user_id, claims.issued_at)
     if user is None:
         return None
-    expires = datetime.fromtimestamp(int(token["exp"]), tz=UTC)
-    return user, Credential(method="jwt", user_id=user.pk, issued_at=issued, expires_at=expires)
+    return user, Credential(
+        method="jwt", user_id=user.pk, issued_at=claims.issued_at, expires_at=claims.expires_at
+    )
 
 
 async def _from_ticket(raw: str) -> tuple[Any, Credential] | None:
@@ -233,7 +255,7 @@ async def _from_ticket(raw: str) -> tuple[Any, Credential] | None:
         return None
     issued_raw = payload.get("issued_at")
     issued = datetime.fromisoformat(issued_raw) if issued_raw else timezone.now()
-    user = await _active_user(int(payload["user_id"]), issued)
+    user = await active_user(int(payload["user_id"]), issued)
     if user is None:
         return None
     expires = payload.get("expires_at")

@@ -94,10 +94,13 @@ class Heartbeat:
                     logger.exception("heartbeat failed for %d sockets", len(members))
 
     async def beat(self, members: list[Member]) -> None:
-        valid = await in_db_thread(credentials_still_valid)([m.credential for m in members])
+        checked = [m.credential for m in members]
+        valid = await in_db_thread(credentials_still_valid)(checked)
         alive = []
-        for member, ok in zip(members, valid, strict=True):
-            if ok:
+        for member, credential, ok in zip(members, checked, valid, strict=True):
+            # A socket renewed (auth.refresh) while its old credential was being checked keeps
+            # the new one, which was checked when it came in.
+            if ok or member.credential is not credential:
                 alive.append(member)
             else:
                 await member.close_with(CLOSE_NOT_AUTHENTICATED)

@@ -1,6 +1,7 @@
 """The websocket transport every live room stands on: the socket's life (handshake checks, the
-per-user socket cap, credential expiry), frame parsing and error frames, the per-socket frame
-rate, and events from the channel layer through the process's fan-out.
+per-user socket cap, credential expiry and its renewal in band: chat/renewal.py), frame parsing
+and error frames, the per-socket frame rate, and events from the channel layer through the
+process's fan-out.
 
 Transport only: this module imports no domain app (orders, payments, disputes); rooms plug the
 domain in (chat/rooms/). Protocol: docs/websocket-protocol.md.
@@ -13,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -27,7 +29,7 @@ from echo_site import events, realtime
 from echo_site.errors import UNAVAILABLE_ERRORS, UNAVAILABLE_MESSAGE, ErrorCode, ServiceError
 
 from . import presence
-from .auth import Credential, seconds_until_expiry
+from .auth import Credential
 from .close_codes import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_TOO_BIG,
@@ -36,6 +38,7 @@ from .close_codes import (
 )
 from .fanout import Fanout, fanout
 from .heartbeat import heartbeat
+from .renewal import ExpiryClock, ForeignToken, credential_renew, iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -213,9 +216,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not opened:
             return
         heartbeat().join(self)
-        left = seconds_until_expiry(self.credential)
-        if left is not None:  # a JWT: close at its expiry, not at the next heartbeat
-            self.expiry = asyncio.get_running_loop().call_later(left + 0.05, self.expire)
+        # A JWT: warned before its expiry, closed at it (not at the next heartbeat) unless
+        # renewed with auth.refresh (chat/renewal.py).
+        self.clock = ExpiryClock(warn=self.warn_expiring, expire=self.expire)
+        self.clock.set(self.credential)
 
     async def open(self) -> bool:
         """Subclasses authorize and join their room; False if the socket was closed."""
@@ -251,8 +255,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.disconnected = True
         self.closed = True
         heartbeat().leave(self)
-        if getattr(self, "expiry", None) is not None:
-            self.expiry.cancel()
+        if getattr(self, "clock", None) is not None:
+            self.clock.stop()
         for task in getattr(self, "tasks", ()):
             task.cancel()
         if self.drainer is not None:
@@ -320,11 +324,36 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await handler(content)
 
     def handlers(self) -> dict[str, Any]:
-        return {events.PING: self.on_ping}
+        return {events.PING: self.on_ping, events.AUTH_REFRESH: self.on_auth_refresh}
 
     async def on_ping(self, content: dict[str, Any]) -> None:
         pong: events.Pong = {"type": events.PONG}
         await self.send_json(pong)
+
+    async def on_auth_refresh(self, content: dict[str, Any]) -> None:
+        """A fresh access token: the socket lives until its expiry. A bad one raises an error
+        frame (ServiceError) and the old expiry stands."""
+        try:
+            credential = await credential_renew(
+                credential=self.credential, token=content.get("token")
+            )
+        except ForeignToken:
+            # A socket never changes owner: its rooms, presence, socket count and everything it
+            # was sent were authorized for the user who opened it. Another user's token on it is
+            # an app that switched accounts, or a stolen token tried on an open socket: close it
+            # as unauthenticated, and the client reconnects as whoever it now is.
+            await self.close_with(CLOSE_NOT_AUTHENTICATED)
+            return
+        if self.closed:  # expired (or closed otherwise) while the token was checked
+            return
+        self.credential = credential  # the heartbeat re-checks this one from now on
+        self.clock.set(credential)
+        assert credential.expires_at is not None  # noqa: S101 - credential_renew returns a JWT's
+        refreshed: events.AuthRefreshed = {
+            "type": events.AUTH_REFRESHED,
+            "expires_at": iso_utc(credential.expires_at),
+        }
+        await self.send_json(refreshed)
 
     async def send_error(self, code: ErrorCode, message: str, ref: Any = None) -> None:
         error: events.ErrorFrame = {
@@ -352,6 +381,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     def expire(self) -> None:
         self.tasks.append(asyncio.create_task(self.close_with(CLOSE_NOT_AUTHENTICATED)))
+
+    async def warn_expiring(self, expires_at: datetime) -> None:
+        if self.closed:
+            return
+        expiring: events.AuthExpiring = {
+            "type": events.AUTH_EXPIRING,
+            "expires_at": iso_utc(expires_at),
+        }
+        await self.send_json(expiring)
 
     # What the process-wide heartbeat (chat/heartbeat.py) asks of each socket.
 

@@ -71,6 +71,11 @@ class ErrorCode(StrEnum):
     INVALID_FRAME = "invalid_frame"
     UNKNOWN_TYPE = "unknown_type"
     RATE_LIMITED = "rate_limited"
+    # `auth.refresh` (renewing a bearer socket's token in band)
+    TOKEN_INVALID = "token_invalid"  # noqa: S105 - a code, not a secret
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - a code, not a secret
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - a code, not a secret
+    NOT_RENEWABLE = "not_renewable"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {

@@ -34,6 +34,9 @@ PRESENCE: Final = "presence"
 SYNC_DONE: Final = "sync.done"
 PONG: Final = "pong"
 ERROR: Final = "error"
+# A bearer socket's token: renewed (the answer to AUTH_REFRESH), about to expire.
+AUTH_REFRESHED: Final = "auth.refreshed"
+AUTH_EXPIRING: Final = "auth.expiring"
 REVIEW_NEW: Final = "review.new"
 DELIVERY_NEW: Final = "delivery.new"
 PAYMENT_SUCCEEDED: Final = "payment.succeeded"
@@ -52,6 +55,7 @@ DISPUTE_UPDATED: Final = "dispute.updated"  # the mediation desk's name for stat
 PING: Final = "ping"
 MESSAGE_SEND: Final = "message.send"
 SYNC: Final = "sync"
+AUTH_REFRESH: Final = "auth.refresh"
 # Between processes only: closes the user's sockets (4401), never sent as a frame.
 AUTH_REVOKED: Final = "auth.revoked"
 
@@ -236,6 +240,22 @@ class ErrorFrame(TypedDict):
     ref: ErrorRef
 
 
+class AuthRefreshed(TypedDict):
+    """The answer to auth.refresh: the socket now lives until the new token's expiry (ISO 8601,
+    UTC)."""
+
+    type: Literal["auth.refreshed"]
+    expires_at: str
+
+
+class AuthExpiring(TypedDict):
+    """Sent WS_TOKEN_EXPIRY_WARNING_SECONDS before the socket's access token expires (once per
+    token; bearer sockets only): send auth.refresh before expires_at, or the socket closes 4401."""
+
+    type: Literal["auth.expiring"]
+    expires_at: str
+
+
 class ReviewNew(TypedDict):
     type: Literal["review.new"]
     order_id: int
@@ -310,6 +330,15 @@ class SyncSend(TypedDict):
     ref: NotRequired[ErrorRef]
 
 
+class AuthRefresh(TypedDict):
+    """token: a fresh access token of the socket's own user (bearer sockets, and tickets bought
+    with one); answered by auth.refreshed, or an error frame (the old expiry stands)."""
+
+    type: Literal["auth.refresh"]
+    token: str
+    ref: NotRequired[ErrorRef]
+
+
 # --- Rooms: which frames go where -------------------------------------------------------------
 
 
@@ -323,8 +352,9 @@ class Room:
     parameters: tuple[str, ...] = ()
 
 
-_ANY_ROOM = (Pong, ErrorFrame)
-_TIMELINE_IN = (Ping, MessageSend, TypingSend, ReadSend, SyncSend)
+_ANY_ROOM = (Pong, ErrorFrame, AuthRefreshed, AuthExpiring)
+_ANY_ROOM_IN = (Ping, AuthRefresh)
+_TIMELINE_IN = (*_ANY_ROOM_IN, MessageSend, TypingSend, ReadSend, SyncSend)
 _ORDER_NEWS = (ReviewNew, PaymentChange, PaymentRefunded, PayoutChange, DisputeChange)
 
 ROOMS = (
@@ -346,7 +376,7 @@ ROOMS = (
         "moves, read marks, payments, reviews, disputes).",
         sends=(NotificationsHello, MessageNewInFeed, OrderChangeInFeed, OrderRead, DeliveryNew)
         + (*_ORDER_NEWS, *_ANY_ROOM),
-        receives=(Ping,),
+        receives=_ANY_ROOM_IN,
     ),
     Room(
         name="disputeRoom",
@@ -363,7 +393,7 @@ ROOMS = (
         address="/ws/admin/disputes/",
         description="The mediation desk's live queue of open disputes (staff only).",
         sends=(DeskHello, DisputeChange, *_ANY_ROOM),
-        receives=(Ping,),
+        receives=_ANY_ROOM_IN,
     ),
 )
 

@@ -279,7 +279,8 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "5"))),
+    # A decimal is allowed (0.1: six seconds), for tests of token renewal over a real socket.
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=float(os.environ.get("JWT_ACCESS_MINUTES", "5"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "1"))),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
@@ -324,6 +325,9 @@ ORDER_MAX_PRICE = "1000000.00"
 BROADCAST_TIMEOUT_SECONDS = float(os.environ.get("BROADCAST_TIMEOUT_SECONDS", "2"))
 BROADCAST_BACKOFF_SECONDS = float(os.environ.get("BROADCAST_BACKOFF_SECONDS", "2"))
 LIVE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_HEARTBEAT_SECONDS", "20"))
+# A bearer socket is sent `auth.expiring` this long before its access token expires (once per
+# token), so the client can send `auth.refresh` in time (chat/renewal.py); 0: no warning.
+WS_TOKEN_EXPIRY_WARNING_SECONDS = float(os.environ.get("WS_TOKEN_EXPIRY_WARNING_SECONDS", "60"))
 LIVE_PRESENCE_TTL_SECONDS = float(os.environ.get("LIVE_PRESENCE_TTL_SECONDS", "60"))
 LIVE_TYPING_TTL_SECONDS = float(os.environ.get("LIVE_TYPING_TTL_SECONDS", "6"))
 LIVE_MAX_FRAME_BYTES = 64 * 1024

@@ -32,7 +32,7 @@ async def test_a_database_that_is_down_at_the_handshake_closes_4503(buyer, order
     async def down(user_id: int, issued_at: Any) -> Any:
         raise OperationalError("connection to server at 127.0.0.1 failed")
 
-    monkeypatch.setattr(auth, "_active_user", down)
+    monkeypatch.setattr(auth, "active_user", down)
     await closed_with(communicator(f"/ws/orders/{order.pk}/", user=buyer), 4503)
 
 
