@@ -157,6 +157,10 @@ class LoopLayer:
             group_channel, self.channel_layer.serialize(message)
         )
 
+    def unreachable_groups(self, groups: list[str]) -> list[str]:
+        """Those of `groups` whose Redis server failed its last publish."""
+        return [g for g in groups if self.shard(self.group_channel(g)).failing]
+
     def publish_nowait(self, sends: list[tuple[str, Any]]) -> asyncio.Future[Any]:
         """Queue `group_send` of each (group, message) without waiting: no task, one future
         for all of them, settled when every pipeline they went out in has been answered (with
@@ -285,6 +289,11 @@ class BatchingPubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]
 
     def publish_nowait(self, sends: list[tuple[str, Any]]) -> asyncio.Future[Any]:
         return self._get_layer().publish_nowait(sends)
+
+    def unreachable_groups(self, groups: list[str]) -> list[str]:
+        """Those of `groups` on a Redis server that failed its last publish: each server backs
+        off by itself (echo_site/redis_shard.py), the others go on publishing."""
+        return self._get_layer().unreachable_groups(groups)
 
     async def flush(self) -> None:
         await self._get_layer().flush()

@@ -5,7 +5,9 @@ one command on a pooled `redis.asyncio` connection (an EVAL of a script that PUB
 message, packed here and sent with `send_packed_command`, one `read_response`), then the next
 batch. Messages go out in the order they were queued; a burst costs one round trip, not one per
 message under a lock (channels-redis's `RedisPubSubChannelLayer` publishes one message per
-round trip, which under load queued broadcasts for seconds: docs/benchmarks.md).
+round trip, which under load queued broadcasts for seconds: docs/benchmarks.md). After a batch
+fails, publishes to this shard fail at once (ShardBackingOff) for BROADCAST_BACKOFF_SECONDS,
+so that callers do not each wait out the timeout again; the other shards are not affected.
 
 Subscribing: one pooled connection per shard held for SUBSCRIBE, and one task that reads its
 replies (`Connection.read_response`, blocking) and puts each published message in its channel's
@@ -28,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -60,6 +63,11 @@ def spawn(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
     return task
+
+
+class ShardBackingOff(ConnectionError):
+    """A publish refused without trying: this shard's last batch failed less than
+    BROADCAST_BACKOFF_SECONDS ago."""
 
 
 # (channel, payload, future, settles): the future hears of a failure of the item's pipeline,
@@ -96,6 +104,9 @@ class ShardConnection:
         self.layer = layer
         self._pending: deque[Pending] = deque()
         self._publisher: asyncio.Task[None] | None = None
+        # Whether the last batch failed, and until when publishes fail at once (monotonic).
+        self.failing = False
+        self.failed_until = 0.0
         # Every channel this process listens to on this shard: what a new subscriber connection
         # subscribes to.
         self.subscribed_to: set[str] = set()
@@ -116,9 +127,17 @@ class ShardConnection:
         self.enqueue_with(channel, message, done, settles=True)
         await done
 
+    @property
+    def backing_off(self) -> bool:
+        return self.failing and time.monotonic() < self.failed_until
+
     def enqueue_with(
         self, channel: str, message: bytes, done: asyncio.Future[None], *, settles: bool
     ) -> None:
+        if self.backing_off:
+            if not done.done():
+                done.set_exception(ShardBackingOff("this Redis server's last publish failed"))
+            return
         self._pending.append((channel, message, done, settles))
         if self._publisher is None or self._publisher.done():
             self._publisher = spawn(self._publish_pending())
@@ -132,6 +151,8 @@ class ShardConnection:
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
                     await self.send_batch(batch)
             except Exception as exc:  # every waiter hears of the failure; the next batch goes on
+                self.failing = True
+                self.failed_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
                 for _, _, done, _ in batch:
                     if not done.done():
                         done.set_exception(exc)
@@ -140,6 +161,7 @@ class ShardConnection:
                 for _, _, done, _ in batch:
                     done.cancel()
                 raise
+            self.failing = False
             for _, _, done, settles in batch:
                 if settles and not done.done():
                     done.set_result(None)
@@ -323,6 +345,7 @@ class ShardConnection:
                 with contextlib.suppress(BaseException):
                     await task
         self._publisher = self._resubscribing = None
+        self.failing = False
         while self._pending:
             _, _, done, _ = self._pending.popleft()
             if not done.done():

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from echo_site.channel_layer import BatchingPubSubChannelLayer, shard_index
+from echo_site.redis_shard import ShardBackingOff
 from tests.live.servers import RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
@@ -117,6 +118,7 @@ async def test_groups_are_subscribed_and_published_only_on_their_own_server(two_
 
 async def test_a_server_down_takes_only_its_own_groups_until_it_is_back(two_redis, settings):
     settings.BROADCAST_TIMEOUT_SECONDS = 1
+    settings.BROADCAST_BACKOFF_SECONDS = 0.5
     prefix = f"t{uuid.uuid4().hex[:8]}"
     layer = BatchingPubSubChannelLayer(hosts=[s.url for s in two_redis], prefix=prefix)
     on = {g: shard_index(f"{prefix}__group__{g}", 2) for g in GROUPS}
@@ -140,10 +142,19 @@ async def test_a_server_down_takes_only_its_own_groups_until_it_is_back(two_redi
             await layer.group_send(group, {"type": "x", "group": group, "n": n})
         got = await receive_all(layer, channel, len(staying))
         assert [(m["group"], m["n"]) for m in got] == [(g, n) for n, g in enumerate(staying)]
-        # The stopped server's groups fail to publish (the caller hears it), one at a time.
-        for group in going[:3]:
-            with pytest.raises((redis.exceptions.ConnectionError, OSError, TimeoutError)):
+        # The stopped server's groups fail to publish (the caller hears it); after the first
+        # failure they fail at once, for the backoff, while the other server's still go out.
+        with pytest.raises((redis.exceptions.ConnectionError, OSError, TimeoutError)):
+            await layer.group_send(going[0], {"type": "x", "group": going[0], "n": -1})
+        assert layer.unreachable_groups(GROUPS) == going
+        started = asyncio.get_running_loop().time()
+        for group in going[1:4]:
+            with pytest.raises(ShardBackingOff):
                 await layer.group_send(group, {"type": "x", "group": group, "n": -1})
+        assert asyncio.get_running_loop().time() - started < 0.5
+        await layer.group_send(staying[0], {"type": "x", "group": staying[0], "n": 99})
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 99
+        await asyncio.sleep(settings.BROADCAST_BACKOFF_SECONDS)
 
         two_redis[1].start()  # same port, empty: the layer resubscribes by itself
 
