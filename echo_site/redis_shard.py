@@ -134,7 +134,7 @@ class ShardConnection:
     def enqueue_with(
         self, channel: str, message: bytes, done: asyncio.Future[None], *, settles: bool
     ) -> None:
-        if self.backing_off:
+        if self.failing and time.monotonic() < self.failed_until:  # self.backing_off, inlined
             if not done.done():
                 done.set_exception(ShardBackingOff("this Redis server's last publish failed"))
             return
