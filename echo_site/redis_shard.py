@@ -70,6 +70,27 @@ class ShardBackingOff(ConnectionError):
     BROADCAST_BACKOFF_SECONDS ago."""
 
 
+class Backoff:
+    """A Redis server's publishing health in this process: whether its last batch failed, and
+    until when publishes to it fail at once. One per server, shared by every event loop's
+    connection to it: a worker or a management command sends each broadcast from a loop of its
+    own (async_to_sync), and must not wait out the timeout on each of them again."""
+
+    __slots__ = ("failing", "until")
+
+    def __init__(self) -> None:
+        self.failing = False
+        self.until = 0.0
+
+    def failed(self) -> None:
+        self.failing = True
+        self.until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
+
+    @property
+    def active(self) -> bool:
+        return self.failing and time.monotonic() < self.until
+
+
 # (channel, payload, future, settles): the future hears of a failure of the item's pipeline,
 # and of success only from the item that `settles` it (the last of a send).
 Pending = tuple[str, bytes, "asyncio.Future[None]", bool]
@@ -99,14 +120,12 @@ class ShardConnection:
     """Publishes in batches, in call order, on pooled connections; subscriptions and what
     they receive on one held connection."""
 
-    def __init__(self, pool: ConnectionPool, layer: LoopLayer) -> None:
+    def __init__(self, pool: ConnectionPool, layer: LoopLayer, backoff: Backoff) -> None:
         self.pool = pool
         self.layer = layer
+        self.backoff = backoff
         self._pending: deque[Pending] = deque()
         self._publisher: asyncio.Task[None] | None = None
-        # Whether the last batch failed, and until when publishes fail at once (monotonic).
-        self.failing = False
-        self.failed_until = 0.0
         # Every channel this process listens to on this shard: what a new subscriber connection
         # subscribes to.
         self.subscribed_to: set[str] = set()
@@ -127,14 +146,11 @@ class ShardConnection:
         self.enqueue_with(channel, message, done, settles=True)
         await done
 
-    @property
-    def backing_off(self) -> bool:
-        return self.failing and time.monotonic() < self.failed_until
-
     def enqueue_with(
         self, channel: str, message: bytes, done: asyncio.Future[None], *, settles: bool
     ) -> None:
-        if self.failing and time.monotonic() < self.failed_until:  # self.backing_off, inlined
+        backoff = self.backoff
+        if backoff.failing and time.monotonic() < backoff.until:  # backoff.active, inlined
             if not done.done():
                 done.set_exception(ShardBackingOff("this Redis server's last publish failed"))
             return
@@ -151,8 +167,7 @@ class ShardConnection:
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
                     await self.send_batch(batch)
             except Exception as exc:  # every waiter hears of the failure; the next batch goes on
-                self.failing = True
-                self.failed_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
+                self.backoff.failed()
                 for _, _, done, _ in batch:
                     if not done.done():
                         done.set_exception(exc)
@@ -161,7 +176,7 @@ class ShardConnection:
                 for _, _, done, _ in batch:
                     done.cancel()
                 raise
-            self.failing = False
+            self.backoff.failing = False
             for _, _, done, settles in batch:
                 if settles and not done.done():
                     done.set_result(None)
@@ -345,7 +360,7 @@ class ShardConnection:
                 with contextlib.suppress(BaseException):
                     await task
         self._publisher = self._resubscribing = None
-        self.failing = False
+        self.backoff.failing = False
         while self._pending:
             _, _, done, _ = self._pending.popleft()
             if not done.done():

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
+from asgiref.sync import async_to_sync
 
 from echo_site.channel_layer import BatchingPubSubChannelLayer, shard_index
 from echo_site.redis_shard import ShardBackingOff
@@ -187,4 +188,36 @@ async def test_a_server_down_takes_only_its_own_groups_until_it_is_back(two_redi
         expected = {f"{prefix}__group__{g}" for g in going} | set(channels[:-1])
         assert await subscribed_channels(two_redis[1].url) == expected
     finally:
+        await layer.flush()
+
+
+async def test_a_servers_backoff_holds_across_event_loops_and_spares_the_other(two_redis, settings):
+    """A worker or a management command sends each broadcast from an event loop of its own
+    (async_to_sync): a server that just failed is not tried again from the next loop, while
+    the other server's groups still go out."""
+    settings.BROADCAST_BACKOFF_SECONDS = 30
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    layer = BatchingPubSubChannelLayer(hosts=[s.url for s in two_redis], prefix=prefix)
+    on = {g: shard_index(f"{prefix}__group__{g}", 2) for g in GROUPS}
+    down = next(g for g in GROUPS if on[g] == 1)
+    up = next(g for g in GROUPS if on[g] == 0)
+    ear = Eavesdropper(two_redis[0].url, prefix)
+    await ear.start()
+    try:
+        two_redis[1].stop()
+
+        def send_from_a_loop_of_its_own(group: str) -> None:
+            async_to_sync(layer.group_send)(group, {"type": "x"})
+
+        with pytest.raises((redis.exceptions.ConnectionError, OSError)) as first:
+            await asyncio.to_thread(send_from_a_loop_of_its_own, down)
+        assert not isinstance(first.value, ShardBackingOff)  # tried, and refused by the OS
+        assert layer.unreachable_groups(GROUPS) == [g for g in GROUPS if on[g] == 1]
+        with pytest.raises(ShardBackingOff):  # another loop: not tried again
+            await asyncio.to_thread(send_from_a_loop_of_its_own, down)
+        await asyncio.to_thread(send_from_a_loop_of_its_own, up)
+        await asyncio.sleep(0.2)
+        assert ear.heard == [f"{prefix}__group__{up}"]
+    finally:
+        await ear.close()
         await layer.flush()
