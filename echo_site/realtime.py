@@ -215,19 +215,29 @@ async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
                 if failure is not None:
                     raise failure
     except Exception as exc:  # noqa: BLE001 - a broadcast must never fail the write behind it
-        _failed(groups, message, exc, layer)
+        _failed(groups, message, exc, layer, alone=True)
 
 
-def _failed(groups: list[str], message: dict[str, Any], error: BaseException, layer: Any) -> None:
+def _failed(
+    groups: list[str],
+    message: dict[str, Any],
+    error: BaseException,
+    layer: Any,
+    *,
+    alone: bool = False,
+) -> None:
+    """Log a failed broadcast and back off. `alone`: it was sent by itself, so the failure is
+    its own even if the layer cannot say which server failed (yet: a timeout here can come
+    before the layer's own)."""
     global _skip_until
     unreachable_groups = getattr(layer, "unreachable_groups", None)
     if unreachable_groups is None:
         _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
     else:  # the layer backs off per Redis server: name the groups of the one that failed
         failed = unreachable_groups(groups)
-        if not failed:
-            return  # this broadcast's groups all went out; another server's failed
-        groups = failed
+        if not failed and not alone:
+            return  # sent in a batch with others: its groups went out, another server failed
+        groups = failed or groups
     logger.error(
         "broadcast failed: event=%s order=%s groups=%s error=%s",
         message["event"],

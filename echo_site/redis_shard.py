@@ -19,9 +19,9 @@ subscribed to everything this process listens to; meanwhile joins are remembered
 once (docs/reliability.md).
 
 Everything about the connection (URL options, TLS and hostname checks, AUTH, RESP version)
-is redis-py's own: the pools come from `ConnectionPool.from_url` (channel_layer.py). A little
-over 300 lines: publishing and subscribing share the shard's lifecycle (flush, loop shutdown),
-and splitting them would split that.
+is redis-py's own: the pools come from `ConnectionPool.from_url` (channel_layer.py). About 350
+lines: publishing and subscribing share the shard's lifecycle (flush, loop shutdown), and
+splitting them would split that.
 """
 
 from __future__ import annotations

@@ -118,3 +118,31 @@ async def test_with_a_layer_that_backs_off_per_server_only_its_groups_are_report
     assert not any("broadcast skipped" in line for line in lines)
     assert layer.calls == 2  # the other server's groups were not held back
     realtime.reset_backoff()
+
+
+class WedgedLayer:
+    """Like ECHO's layer over a server that never answers: the broadcast's own timeout comes
+    before the layer knows which server failed."""
+
+    async def publish_nowait(self, sends):
+        import asyncio
+
+        await asyncio.sleep(10)
+
+    def unreachable_groups(self, groups):
+        return []
+
+
+@pytest.mark.asyncio
+async def test_a_broadcast_that_times_out_by_itself_is_logged_with_all_its_groups(
+    monkeypatch, caplog, settings
+):
+    settings.BROADCAST_TIMEOUT_SECONDS = 0.1
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: WedgedLayer())
+    realtime.reset_backoff()
+    with caplog.at_level(logging.ERROR, logger="echo_site.realtime"):
+        await realtime.broadcast_now(groups=["order.7", "user.1"], event="typing", data={})
+    assert [r.getMessage() for r in caplog.records] == [
+        "broadcast failed: event=typing order=None groups=order.7,user.1 error=TimeoutError"
+    ]
+    realtime.reset_backoff()
