@@ -19,7 +19,7 @@ subscribed to everything this process listens to; meanwhile joins are remembered
 once (docs/reliability.md).
 
 Everything about the connection (URL options, TLS and hostname checks, AUTH, RESP version)
-is redis-py's own: the pools come from `ConnectionPool.from_url` (channel_layer.py). About 350
+is redis-py's own: the pools come from `ConnectionPool.from_url` (channel_layer.py). About 370
 lines: publishing and subscribing share the shard's lifecycle (flush, loop shutdown), and
 splitting them would split that.
 """
