@@ -27,7 +27,7 @@ from channels_redis.serializers import registry
 from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio import ConnectionPool
 
-from echo_site.redis_shard import ShardConnection
+from echo_site.redis_shard import Backoff, ShardConnection
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,10 @@ class LoopLayer:
         self.prefix = channel_layer.prefix
         self.channels: dict[str, asyncio.Queue[bytes]] = {}
         self.groups: dict[str, set[str]] = {}
-        self.shards = [ShardConnection(connection_pool(h), self) for h in channel_layer.hosts]
+        self.shards = [
+            ShardConnection(connection_pool(host), self, backoff)
+            for host, backoff in zip(channel_layer.hosts, channel_layer.backoffs, strict=True)
+        ]
 
     def shard(self, name: str) -> ShardConnection:
         return self.shards[shard_index(name, len(self.shards))]
@@ -246,6 +249,8 @@ class BatchingPubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]
         for host in self.hosts:
             connection_pool(host)  # a bad URL or option fails here, at start-up
         self.prefix = prefix
+        # Per server, for the whole process: a failed publish backs off that server only.
+        self.backoffs = [Backoff() for _ in self.hosts]
         self._serializer = registry.get_serializer(
             serializer_format, symmetric_encryption_keys=symmetric_encryption_keys
         )
@@ -285,6 +290,16 @@ class BatchingPubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]
 
     def publish_nowait(self, sends: list[tuple[str, Any]]) -> asyncio.Future[Any]:
         return self._get_layer().publish_nowait(sends)
+
+    def unreachable_groups(self, groups: list[str]) -> list[str]:
+        """Those of `groups` on a Redis server that failed its last publish: each server backs
+        off by itself (echo_site/redis_shard.py), the others go on publishing."""
+        ring = len(self.hosts)
+        return [
+            g
+            for g in groups
+            if self.backoffs[shard_index(f"{self.prefix}__group__{g}", ring)].failing
+        ]
 
     async def flush(self) -> None:
         await self._get_layer().flush()

@@ -7,7 +7,9 @@ call `broadcast_now` for what is never stored (typing, presence).
 A broadcast that fails or hangs (Redis down or wedged) is logged with its order and swallowed
 within BROADCAST_TIMEOUT_SECONDS: the write has already succeeded, and clients recover what they
 missed from the database with `sync`. After a failure, broadcasts are skipped for a short while
-so that every request does not wait out the timeout again.
+so that every request does not wait out the timeout again: all of them, or, with ECHO's layer over
+several Redis servers (CHANNEL_LAYER_REDIS_URLS), only those to the server that failed, which the
+layer does itself (`unreachable_groups`); the other servers' groups are not held up.
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ def send_released(held: Held) -> None:
         return
     if _skipping(held):
         return
-    layer.publish_nowait(_copies(held)).add_done_callback(functools.partial(_report, held))
+    layer.publish_nowait(_copies(held)).add_done_callback(functools.partial(_report, held, layer))
 
 
 def _copies(held: Held) -> list[tuple[str, dict[str, Any]]]:
@@ -172,11 +174,11 @@ def _skipping(held: Held) -> bool:
     return True
 
 
-def _report(held: Held, done: asyncio.Future[Any]) -> None:
+def _report(held: Held, layer: Any, done: asyncio.Future[Any]) -> None:
     error = None if done.cancelled() else done.exception()
     if error is not None:
         for groups, message in held:
-            _failed(groups, message, error)
+            _failed(groups, message, error, layer)
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
@@ -213,12 +215,29 @@ async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
                 if failure is not None:
                     raise failure
     except Exception as exc:  # noqa: BLE001 - a broadcast must never fail the write behind it
-        _failed(groups, message, exc)
+        _failed(groups, message, exc, layer, alone=True)
 
 
-def _failed(groups: list[str], message: dict[str, Any], error: BaseException) -> None:
+def _failed(
+    groups: list[str],
+    message: dict[str, Any],
+    error: BaseException,
+    layer: Any,
+    *,
+    alone: bool = False,
+) -> None:
+    """Log a failed broadcast and back off. `alone`: it was sent by itself, so the failure is
+    its own even if the layer cannot say which server failed (yet: a timeout here can come
+    before the layer's own)."""
     global _skip_until
-    _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
+    unreachable_groups = getattr(layer, "unreachable_groups", None)
+    if unreachable_groups is None:
+        _skip_until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
+    else:  # the layer backs off per Redis server: name the groups of the one that failed
+        failed = unreachable_groups(groups)
+        if not failed and not alone:
+            return  # sent in a batch with others: its groups went out, another server failed
+        groups = failed or groups
     logger.error(
         "broadcast failed: event=%s order=%s groups=%s error=%s",
         message["event"],

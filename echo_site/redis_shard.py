@@ -5,7 +5,9 @@ one command on a pooled `redis.asyncio` connection (an EVAL of a script that PUB
 message, packed here and sent with `send_packed_command`, one `read_response`), then the next
 batch. Messages go out in the order they were queued; a burst costs one round trip, not one per
 message under a lock (channels-redis's `RedisPubSubChannelLayer` publishes one message per
-round trip, which under load queued broadcasts for seconds: docs/benchmarks.md).
+round trip, which under load queued broadcasts for seconds: docs/benchmarks.md). After a batch
+fails, publishes to this shard fail at once (ShardBackingOff) for BROADCAST_BACKOFF_SECONDS,
+so that callers do not each wait out the timeout again; the other shards are not affected.
 
 Subscribing: one pooled connection per shard held for SUBSCRIBE, and one task that reads its
 replies (`Connection.read_response`, blocking) and puts each published message in its channel's
@@ -17,9 +19,9 @@ subscribed to everything this process listens to; meanwhile joins are remembered
 once (docs/reliability.md).
 
 Everything about the connection (URL options, TLS and hostname checks, AUTH, RESP version)
-is redis-py's own: the pools come from `ConnectionPool.from_url` (channel_layer.py). A little
-over 300 lines: publishing and subscribing share the shard's lifecycle (flush, loop shutdown),
-and splitting them would split that.
+is redis-py's own: the pools come from `ConnectionPool.from_url` (channel_layer.py). About 370
+lines: publishing and subscribing share the shard's lifecycle (flush, loop shutdown), and
+splitting them would split that.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -62,6 +65,32 @@ def spawn(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
     return task
 
 
+class ShardBackingOff(ConnectionError):
+    """A publish refused without trying: this shard's last batch failed less than
+    BROADCAST_BACKOFF_SECONDS ago."""
+
+
+class Backoff:
+    """A Redis server's publishing health in this process: whether its last batch failed, and
+    until when publishes to it fail at once. One per server, shared by every event loop's
+    connection to it: a worker or a management command sends each broadcast from a loop of its
+    own (async_to_sync), and must not wait out the timeout on each of them again."""
+
+    __slots__ = ("failing", "until")
+
+    def __init__(self) -> None:
+        self.failing = False
+        self.until = 0.0
+
+    def failed(self) -> None:
+        self.failing = True
+        self.until = time.monotonic() + settings.BROADCAST_BACKOFF_SECONDS
+
+    @property
+    def active(self) -> bool:
+        return self.failing and time.monotonic() < self.until
+
+
 # (channel, payload, future, settles): the future hears of a failure of the item's pipeline,
 # and of success only from the item that `settles` it (the last of a send).
 Pending = tuple[str, bytes, "asyncio.Future[None]", bool]
@@ -91,9 +120,10 @@ class ShardConnection:
     """Publishes in batches, in call order, on pooled connections; subscriptions and what
     they receive on one held connection."""
 
-    def __init__(self, pool: ConnectionPool, layer: LoopLayer) -> None:
+    def __init__(self, pool: ConnectionPool, layer: LoopLayer, backoff: Backoff) -> None:
         self.pool = pool
         self.layer = layer
+        self.backoff = backoff
         self._pending: deque[Pending] = deque()
         self._publisher: asyncio.Task[None] | None = None
         # Every channel this process listens to on this shard: what a new subscriber connection
@@ -119,6 +149,11 @@ class ShardConnection:
     def enqueue_with(
         self, channel: str, message: bytes, done: asyncio.Future[None], *, settles: bool
     ) -> None:
+        backoff = self.backoff
+        if backoff.failing and time.monotonic() < backoff.until:  # backoff.active, inlined
+            if not done.done():
+                done.set_exception(ShardBackingOff("this Redis server's last publish failed"))
+            return
         self._pending.append((channel, message, done, settles))
         if self._publisher is None or self._publisher.done():
             self._publisher = spawn(self._publish_pending())
@@ -132,6 +167,7 @@ class ShardConnection:
                 async with asyncio.timeout(settings.BROADCAST_TIMEOUT_SECONDS):
                     await self.send_batch(batch)
             except Exception as exc:  # every waiter hears of the failure; the next batch goes on
+                self.backoff.failed()
                 for _, _, done, _ in batch:
                     if not done.done():
                         done.set_exception(exc)
@@ -140,6 +176,7 @@ class ShardConnection:
                 for _, _, done, _ in batch:
                     done.cancel()
                 raise
+            self.backoff.failing = False
             for _, _, done, settles in batch:
                 if settles and not done.done():
                     done.set_result(None)
@@ -323,6 +360,7 @@ class ShardConnection:
                 with contextlib.suppress(BaseException):
                     await task
         self._publisher = self._resubscribing = None
+        self.backoff.failing = False
         while self._pending:
             _, _, done, _ = self._pending.popleft()
             if not done.done():

@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -175,6 +176,55 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CHANNEL_LAYER_REDIS_URLS = [
     url.strip() for url in os.environ.get("CHANNEL_LAYER_REDIS_URLS", "").split(",") if url.strip()
 ] or ([REDIS_URL] if REDIS_URL else [])
+
+
+def redis_server(url: str) -> str:
+    """The Redis server a URL names, as `host:port` or `unix:path`, without its credentials or
+    database: pub/sub ignores the database number, so two URLs that differ only there are one
+    shard. Raises ValueError for what is not a Redis URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix:{parts.path}"
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        raise ValueError(f"not a redis://, rediss:// or unix:// URL (scheme {parts.scheme!r})")
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise ValueError("a Redis URL with a port that is not a number from 0 to 65535") from None
+    return f"{parts.hostname.lower()}:{port}"
+
+
+def channel_layer_urls_problem(urls: list[str], redis_url: str) -> str | None:
+    """Why these CHANNEL_LAYER_REDIS_URLS cannot run, or None. No URL is echoed: it may hold a
+    password."""
+    if urls and not redis_url:
+        # Presence, the caches, the throttles and Celery live on REDIS_URL: without it they
+        # would fall back to per-process memory while the channel layer spans processes.
+        return (
+            "CHANNEL_LAYER_REDIS_URLS is set but REDIS_URL is not. Presence, the caches, "
+            "throttles and Celery use REDIS_URL; set it too (it may name one of the channel "
+            "layer's servers)."
+        )
+    seen: dict[str, int] = {}
+    for position, url in enumerate(urls, start=1):
+        try:
+            server = redis_server(url)
+        except ValueError as error:
+            return f"CHANNEL_LAYER_REDIS_URLS entry {position} is {error}."
+        if server in seen:
+            return (
+                f"CHANNEL_LAYER_REDIS_URLS names the Redis server {server} twice (entries "
+                f"{seen[server]} and {position}). Each shard is one server, listed once "
+                "(pub/sub ignores the database number)."
+            )
+        seen[server] = position
+    return None
+
+
+if (_problem := channel_layer_urls_problem(CHANNEL_LAYER_REDIS_URLS, REDIS_URL)) is not None:
+    sys.stderr.write(f"ECHO refuses to start: {_problem}\n")
+    raise SystemExit(1)
+
 # Without Redis (development): one layer channel per process carries every event for its sockets
 # (chat/fanout.py), so the default capacity of 100 would drop a burst's events silently.
 IN_MEMORY_CHANNEL_LAYER = {

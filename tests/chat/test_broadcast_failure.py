@@ -84,3 +84,65 @@ async def test_held_broadcasts_that_fail_are_logged_then_skipped_for_the_backoff
     assert any("broadcast skipped" in line and "order=5" in line for line in lines)
     assert layer.calls == 1  # the second hand-over was skipped, not sent
     realtime.reset_backoff()
+
+
+class OneServerDownLayer(BrokenQueueingLayer):
+    """A layer like ECHO's over two Redis servers, one of which is down: it backs off per
+    server itself and says which groups are on the failed one (`unreachable_groups`)."""
+
+    def unreachable_groups(self, groups):
+        return [g for g in groups if g in {"order.5", "user.9"}]
+
+
+@pytest.mark.asyncio
+async def test_with_a_layer_that_backs_off_per_server_only_its_groups_are_reported_and_held(
+    monkeypatch, caplog
+):
+    import asyncio
+
+    layer = OneServerDownLayer()
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: layer)
+    realtime.reset_backoff()
+    held = [
+        (["order.5", "user.8", "user.9"], realtime.live_message("message.new", {"order_id": 5})),
+        (["order.6", "user.10"], realtime.live_message("message.new", {"order_id": 6})),
+    ]
+    with caplog.at_level(logging.WARNING, logger="echo_site.realtime"):
+        realtime.send_released(held)
+        await asyncio.sleep(0)  # the done callback runs
+        realtime.send_released(held[1:])
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line for line in lines if "broadcast failed" in line] == [
+        "broadcast failed: event=message.new order=5 groups=order.5,user.9 error=TimeoutError"
+    ]
+    assert not any("broadcast skipped" in line for line in lines)
+    assert layer.calls == 2  # the other server's groups were not held back
+    realtime.reset_backoff()
+
+
+class WedgedLayer:
+    """Like ECHO's layer over a server that never answers: the broadcast's own timeout comes
+    before the layer knows which server failed."""
+
+    async def publish_nowait(self, sends):
+        import asyncio
+
+        await asyncio.sleep(10)
+
+    def unreachable_groups(self, groups):
+        return []
+
+
+@pytest.mark.asyncio
+async def test_a_broadcast_that_times_out_by_itself_is_logged_with_all_its_groups(
+    monkeypatch, caplog, settings
+):
+    settings.BROADCAST_TIMEOUT_SECONDS = 0.1
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: WedgedLayer())
+    realtime.reset_backoff()
+    with caplog.at_level(logging.ERROR, logger="echo_site.realtime"):
+        await realtime.broadcast_now(groups=["order.7", "user.1"], event="typing", data={})
+    assert [r.getMessage() for r in caplog.records] == [
+        "broadcast failed: event=typing order=None groups=order.7,user.1 error=TimeoutError"
+    ]
+    realtime.reset_backoff()

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from echo_site.channel_layer import BatchingPubSubChannelLayer, queued_for
-from echo_site.redis_shard import ShardConnection
+from echo_site.redis_shard import ShardBackingOff, ShardConnection
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
 
@@ -63,7 +63,8 @@ async def test_every_waiter_hears_that_redis_is_unreachable():
     await layer.flush()
 
 
-async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
+async def test_publishing_backs_off_after_a_failed_batch_then_goes_on(monkeypatch, settings):
+    settings.BROADCAST_BACKOFF_SECONDS = 0.3
     layer = fresh_layer()
     channel = await layer.new_channel()
     await layer.group_add("room", channel)
@@ -81,8 +82,15 @@ async def test_publishing_goes_on_after_a_failed_batch(monkeypatch):
     monkeypatch.setattr(ShardConnection, "send_batch", failing_once)
     with pytest.raises(redis.exceptions.ConnectionError):
         await layer.group_send("room", {"type": "x", "n": 1})
-    await layer.group_send("room", {"type": "x", "n": 2})
-    assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 2
+    assert layer.unreachable_groups(["room"]) == ["room"]
+    # Within the backoff a publish fails at once, without trying Redis again.
+    with pytest.raises(ShardBackingOff):
+        await layer.group_send("room", {"type": "x", "n": 2})
+    assert calls == 1
+    await asyncio.sleep(0.35)
+    await layer.group_send("room", {"type": "x", "n": 3})
+    assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 3
+    assert layer.unreachable_groups(["room"]) == []
     await layer.flush()
 
 
