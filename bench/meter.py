@@ -2,7 +2,8 @@
 the system), the PostgreSQL backends serving its database, and each private redis-server.
 
 - Server processes and redis-servers: user+system seconds of their PIDs (psutil), read at the
-  start and at the end of the measured period.
+  start and at the end of the measured period; for each redis-server also the commands it
+  processed (INFO stats), which shows that a shard carried its part.
 - PostgreSQL: the backends are found in `pg_stat_activity` (`datname` = the system's database;
   autovacuum workers on it included), polled every `poll_s` from a connection to the `postgres`
   database (so the poller is not one of them), each backend's CPU read from /proc through
@@ -29,6 +30,17 @@ def cpu_of(pid: int) -> float | None:
     except psutil.Error:
         return None
     return float(times.user + times.system)
+
+
+def commands_of(url: str) -> int:
+    """Commands a redis-server has processed since it started (INFO stats)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
 
 
 class PgBackends:
@@ -103,12 +115,16 @@ class Meter:
         elapsed = max(1e-9, time.monotonic() - self.t0)
         servers = sum((cpu_of(pid) or cpu0) - cpu0 for pid, cpu0 in self.servers.items())
         redis = {name: (cpu_of(pid) or cpu0) - cpu0 for name, (pid, cpu0) in self.redis.items()}
+        commands = {
+            name: commands_of(url) - self.commands0[name] for name, url in self.redis_urls.items()
+        }
         pg = self.pg.finish()
         return {
             "elapsed_s": elapsed,
             "server_cpu_s": servers,
             "server_processes": len(self.servers),
             "redis_cpu_s": redis,
+            "redis_commands": commands,
             "pg_cpu_s": pg["cpu_s"],
             "pg": pg,
         }

@@ -91,6 +91,8 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("p99 ms", "p99_ms", True), ("daphne CPU s/1k", "cpu_s_per_1000.daphne", True),
         ("redis0 CPU s/1k", "cpu_s_per_1000.redis_each.redis0", True),
         ("redis1 CPU s/1k", "cpu_s_per_1000.redis_each.redis1", True),
+        ("redis0 commands", "cpu.redis_commands.redis0", False),
+        ("redis1 commands", "cpu.redis_commands.redis1", False),
         ("PostgreSQL CPU s/1k", "cpu_s_per_1000.postgres", True),
     ],
     "churn": [
