@@ -109,6 +109,8 @@ class Meter:
         self.t0 = time.monotonic()
         self.servers = {pid: cpu_of(pid) or 0.0 for pid in system.pids()}
         self.redis = {name: (pid, cpu_of(pid) or 0.0) for name, pid in system.redis_pids().items()}
+        self.redis_urls = {f"redis{i}": r.url for i, r in enumerate(system.redis)}
+        self.commands0 = {name: commands_of(url) for name, url in self.redis_urls.items()}
         self.pg = PgBackends(system.db_url or db_url)
 
     def finish(self) -> dict[str, Any]:
