@@ -199,7 +199,10 @@ Job = tuple[str, str, str, int, Path]  # (scenario key, label, kind, processes, 
 
 
 def parse_processes(spec: str) -> list[int]:
-    counts = sorted({int(s) for s in spec.split(",") if s.strip()})
+    try:
+        counts = sorted({int(s) for s in spec.split(",") if s.strip()})
+    except ValueError:
+        counts = [0]
     if any(n < 1 for n in counts):
         raise SystemExit(f"--processes wants positive counts, not {spec!r}")
     return counts
@@ -297,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     processes = parse_processes(args.processes)
-    wanted = {s.strip() for s in args.systems.split(",")}
+    wanted = {s.strip() for s in args.systems.split(",") if s.strip()}
     if wanted - set(SYSTEMS):
         raise SystemExit(f"unknown systems: {', '.join(sorted(wanted - set(SYSTEMS)))}")
     variants = [("echo", ROOT)] if "echo" in wanted else []

@@ -75,8 +75,9 @@ def test_processes_names_the_counts_and_one_is_always_the_reference():
         ("efficiency x4 low", 4),
     ]
     assert plan_jobs(["two"], [], [("echo", ROOT)], {"echo"}, parse_processes("")) == []
-    with pytest.raises(SystemExit, match="positive"):
-        parse_processes("0,2")
+    for bad in ("0,2", "two"):
+        with pytest.raises(SystemExit, match="positive"):
+            parse_processes(bad)
 
 
 def test_shards_runs_echo_on_one_and_two_redis_servers_with_two_processes_each():

@@ -27,7 +27,8 @@ def test_a_tiny_bench_run_loses_duplicates_and_reorders_nothing(tmp_path: Path) 
     name = f"echo_bench_ci_{uuid.uuid4().hex[:8]}"
     run = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--tiny", "--scenario", "paced,fanout,resume,two",
-         "--systems", "echo", "--pg-url", database_url, "--db-name", name, "--json", str(out)],
+         "--processes", "", "--systems", "echo", "--pg-url", database_url, "--db-name", name,
+         "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=170,
     )  # fmt: skip
     report = run.stdout + run.stderr
