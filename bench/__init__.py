@@ -24,7 +24,9 @@ What one run does, all on 127.0.0.1:
 4. Prints one table per scenario: absolute figures, and ECHO's as ratios to the baselines.
    Exit status 1 on any lost, duplicated, reordered or gapped delivery, a stored-row count that
    does not match the accepted sends, a resume client not caught up gap-free, a failed
-   connection, or churn whose RSS did not settle; never on time.
+   connection, or churn whose RSS did not settle, on any ECHO system; never on time. The same
+   findings on a baseline (bare, raw, tutorial) are printed apart ("BASELINE LOSSES") and do
+   not fail the run: how a baseline breaks under load is what is measured.
 
 Systems: `echo` (this tree), `echo@NAME` (`--compare NAME=PATH`, another work tree, e.g. a git
 worktree of the commit before an optimization, measured in the same run; or `--variant

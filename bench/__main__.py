@@ -407,7 +407,18 @@ def run(args: argparse.Namespace) -> int:
                 default=str,
             )
         )
-    violations = report.integrity_violations(merged) + rest_violations(rest_results, pool_max)
+    # A baseline that loses or reorders under load is a measurement (the tutorial consumer's
+    # stock layer drops what overflows a process's inbox), not a failure of the run.
+    echo_results, baseline_results = report.split_echo(merged)
+    baseline = report.integrity_violations(baseline_results)
+    violations = report.integrity_violations(echo_results)
+    violations += rest_violations(rest_results, pool_max)
+    if baseline:
+        sys.stdout.write(
+            "\nBASELINE LOSSES (measured; they do not fail the run):\n"
+            + "\n".join(f"- {v}" for v in baseline)
+            + "\n"
+        )
     if violations:
         sys.stdout.write(
             "\nINTEGRITY VIOLATIONS:\n" + "\n".join(f"- {v}" for v in violations) + "\n"

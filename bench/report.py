@@ -22,6 +22,15 @@ def fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def digits(path: str) -> int:
+    """Decimals of a column: CPU seconds per 1,000 deliveries need three."""
+    return 3 if path.startswith("cpu_s_per_1000") else 1
+
+
 def get(result: dict[str, Any], path: str) -> Any:
     value: Any = result
     for part in path.split("."):
@@ -137,7 +146,7 @@ def render(merged: dict[str, dict[str, dict[str, Any]]], meta: dict[str, Any]) -
             if "skipped" in result:
                 out.append(f"| {label} | {result['skipped']} |")
                 continue
-            cells = [label] + [fmt(get(result, p)) for _, p, _ in cols]
+            cells = [label] + [fmt(get(result, p), digits(p)) for _, p, _ in cols]
             out.append("| " + " | ".join(cells) + " |")
         refs = (("bare Channels", bare), ("tutorial", tutorial), ("raw websockets", raw))
         for ref_name, ref in refs:
@@ -149,7 +158,7 @@ def render(merged: dict[str, dict[str, dict[str, Any]]], meta: dict[str, Any]) -
                 cells = [f"{label} / {ref_name}"]
                 for _, path, ratio in cols:
                     a, b = get(result, path), get(ref, path)
-                    if ratio and isinstance(a, int | float) and isinstance(b, int | float) and b:
+                    if ratio and finite(a) and finite(b) and b:
                         cells.append(f"{a / b:.2f}x")
                     else:
                         cells.append("")
@@ -183,7 +192,7 @@ EFFICIENCY_TARGET = 1.1
 
 
 def ratio(a: Any, b: Any) -> str:
-    if isinstance(a, int | float) and isinstance(b, int | float) and b:
+    if finite(a) and finite(b) and b:
         return f"{a / b:.2f}x"
     return "-"
 
@@ -260,6 +269,19 @@ def render_shards(merged: dict[str, dict[str, dict[str, Any]]]) -> str:
         cells += [ratio(result.get(f), one.get(f)) for f in ("deliveries_per_s", "p99_ms")]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
+
+
+Results = dict[str, dict[str, dict[str, Any]]]
+
+
+def split_echo(merged: Results) -> tuple[Results, Results]:
+    """The results of ECHO's systems (this tree, --compare and --variant trees) and the
+    baselines' (bare, raw, tutorial), scenario by scenario."""
+    echo = {k: {lb: r for lb, r in by.items() if lb.startswith("echo")} for k, by in merged.items()}
+    rest = {
+        k: {lb: r for lb, r in by.items() if not lb.startswith("echo")} for k, by in merged.items()
+    }
+    return echo, rest
 
 
 def integrity_violations(merged: dict[str, dict[str, dict[str, Any]]]) -> list[str]:

@@ -1,11 +1,19 @@
-"""The `two` efficiency table compares each process count with one process of the same tree at
-the same offered rate, per service; the shards table compares two redis-servers with one."""
+"""The report: the `two` efficiency table compares each process count with one process of the
+same tree at the same offered rate, per service; the shards table compares two redis-servers with
+one; a baseline's loss is reported apart from ECHO's (which alone fail the run); a ratio to a
+baseline that measured nothing is left blank."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.report import render_efficiency, render_shards
+from bench.report import (
+    integrity_violations,
+    render,
+    render_efficiency,
+    render_shards,
+    split_echo,
+)
 
 
 def result(processes: int, rate: float, daphne: float, pg: float, redis: float) -> dict[str, Any]:
@@ -75,3 +83,33 @@ def test_two_redis_servers_are_compared_with_one_per_service():
         "1.00x",
         "1.00x",
     ]
+
+
+def test_a_baselines_loss_is_reported_apart_and_an_echo_loss_fails_the_run():
+    merged = {
+        "maxrate": {
+            "echo": {"sent": 10, "rejected": 0, "stored": 10, "lost": 0},
+            "tutorial": {"sent": 10, "rejected": 0, "stored": 10, "lost": 3},
+        },
+        "maxrate x2": {"echo@before x2": {"sent": 10, "rejected": 0, "stored": 10, "lost": 2}},
+    }
+    echo, baselines = split_echo(merged)
+    assert integrity_violations(echo) == ["maxrate x2 on echo@before x2: lost=2"]
+    assert integrity_violations(baselines) == ["maxrate on tutorial: lost=3"]
+
+
+def test_a_ratio_to_a_baseline_that_measured_nothing_is_left_blank():
+    merged = {
+        "maxrate": {
+            "echo": {"sustained_messages_per_s": 100.0, "sustained_p99_ms": 20.0},
+            "tutorial": {"sustained_messages_per_s": 0.0, "sustained_p99_ms": float("nan")},
+        }
+    }
+    meta = {
+        "command": "python -m bench run",
+        "machine": {"nproc": 2, "cpu": "-", "memory_gb": 1, "loadavg": (0.0, 0.0, 0.0)},
+        "repeat": 1,
+        "versions": {},
+    }
+    line = next(x for x in render(merged, meta).splitlines() if x.startswith("| echo / tutorial"))
+    assert "nan" not in line
