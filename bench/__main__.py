@@ -407,8 +407,8 @@ def run(args: argparse.Namespace) -> int:
                 default=str,
             )
         )
-    # A baseline that loses or reorders under load is a measurement (the tutorial consumer's
-    # stock layer drops what overflows a process's inbox), not a failure of the run.
+    # A baseline that loses or reorders under load is a measurement (how a stock consumer breaks
+    # when it falls behind), not a failure of the run.
     echo_results, baseline_results = report.split_echo(merged)
     baseline = report.integrity_violations(baseline_results)
     violations = report.integrity_violations(echo_results)
