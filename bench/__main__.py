@@ -30,17 +30,22 @@ from .system import (
     rest_sample,
     run_django,
     start_system,
+    tutorial_env,
 )
 from .variants import cpu_per_delivery, parse_variants, render_ratios
 
-ALL = ["paced", "maxrate", "fanout", "idle", "resume", "two"]
+ALL = ["paced", "maxrate", "fanout", "idle", "resume", "two", "shards"]
 # Not part of "all" (the live rooms'): the REST API under concurrent clients (bench/rest.py).
 REST = "rest"
 # Run only when named (`--scenario churn`): its full size takes five minutes on its own.
 EXTRA = ["churn"]
 # Scenarios only ECHO runs: the baselines have no resume and no per-socket state to leak.
-ECHO_ONLY = {"resume", "churn"}
+ECHO_ONLY = {"resume", "churn", "shards"}
 TWO_PROCESS_SCENARIOS = ["paced", "maxrate", "fanout", "resume"]
+# `two` also measures ECHO's CPU efficiency on each of these process counts (--processes).
+EFFICIENCY_PROCESSES = "1,2,4"
+# The systems --systems may name (echo also runs the --compare and --variant trees).
+SYSTEMS = ("echo", "bare", "raw", "tutorial")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,7 +63,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument(
         "--two-scenarios",
         default=",".join(TWO_PROCESS_SCENARIOS),
-        help="which scenarios 'two' runs on two processes (comma list)",
+        help="which scenarios 'two' runs on two processes (comma list; '' for none)",
+    )
+    run.add_argument(
+        "--processes",
+        default=EFFICIENCY_PROCESSES,
+        help="'two' also runs the efficiency scenario (a paced load; CPU of daphne, PostgreSQL "
+        "and Redis per 1,000 deliveries) on ECHO with these daphne process counts; counts over "
+        "2 run at a lower rate, beside one process at that rate ('' for none)",
     )
     run.add_argument("--repeat", type=int, default=1, help="run everything N times; medians")
     run.add_argument(
@@ -80,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument(
         "--systems",
         default="echo,bare,raw",
-        help="which systems to run: echo (and --compare variants), bare, raw",
+        help="which systems to run: echo (and --compare variants), bare, raw, tutorial",
     )
     run.add_argument(
         "--pg-url",
@@ -192,24 +204,64 @@ def machine() -> dict[str, Any]:
 Job = tuple[str, str, str, int, Path]  # (scenario key, label, kind, processes, cwd)
 
 
+def parse_processes(spec: str) -> list[int]:
+    try:
+        counts = sorted({int(s) for s in spec.split(",") if s.strip()})
+    except ValueError:
+        counts = [0]
+    if any(n < 1 for n in counts):
+        raise SystemExit(f"--processes wants positive counts, not {spec!r}")
+    return counts
+
+
+def efficiency_jobs(processes: list[int], variants: list[tuple[str, Path]]) -> list[Job]:
+    """ECHO on each process count at the efficiency rate; counts over 2 at the lower rate (key
+    suffix "low"), with one process at that rate too: each ratio compares one rate."""
+    if not processes:
+        return []
+    full = [n for n in processes if n <= 2]
+    low = [n for n in processes if n > 2]
+    full = sorted({1, *full}) if full else []
+    low = sorted({1, *low}) if low else []
+    jobs: list[Job] = []
+    for counts, suffix in ((full, ""), (low, " low")):
+        for n in counts:
+            for label, cwd in variants:
+                jobs.append((f"efficiency x{n}{suffix}", f"{label} x{n}", "echo", n, cwd))
+    return jobs
+
+
 def plan_jobs(
-    chosen: list[str], two_process: list[str], variants: list[tuple[str, Path]], wanted: set[str]
+    chosen: list[str],
+    two_process: list[str],
+    variants: list[tuple[str, Path]],
+    wanted: set[str],
+    processes: list[int] | None = None,
 ) -> list[Job]:
     """Every (scenario, system) to run once per repeat, in order."""
     jobs: list[Job] = []
+    baselines = [kind for kind in ("bare", "tutorial") if kind in wanted]
     for scenario in chosen:
         if scenario == "two":
             for inner in two_process:
                 for label, cwd in variants:
                     jobs.append((f"{inner} x2", f"{label} x2", "echo", 2, cwd))
-                if "bare" in wanted and inner != "resume":
-                    jobs.append((f"{inner} x2", "bare x2", "bare", 2, ROOT))
+                if inner != "resume":
+                    for kind in baselines:
+                        jobs.append((f"{inner} x2", f"{kind} x2", kind, 2, ROOT))
+            jobs += efficiency_jobs(processes or [], variants)
+            continue
+        if scenario == "shards":
+            # Two daphne processes each: the channel layer on one redis-server, then on two.
+            for label, cwd in variants:
+                jobs.append(("shards", f"{label} 1 redis", "echo", 2, cwd))
+                jobs.append(("shards", f"{label} 2 redis", "echo", 2, cwd))
             continue
         for label, cwd in variants:
             jobs.append((scenario, label, "echo", 1, cwd))
         if scenario not in ECHO_ONLY:
-            if "bare" in wanted:
-                jobs.append((scenario, "bare", "bare", 1, ROOT))
+            for kind in baselines:
+                jobs.append((scenario, kind, kind, 1, ROOT))
             if "raw" in wanted:
                 jobs.append((scenario, "raw", "raw", 1, ROOT))
     return jobs
@@ -220,6 +272,7 @@ def seed_live_rooms(
 ) -> dict[str, Any]:
     orders = max(
         sizes.paced_orders if "paced" in chosen or "two" in chosen else 0,
+        sizes.eff_orders if "two" in chosen or "shards" in chosen else 0,
         sizes.rate_orders if "maxrate" in chosen or "two" in chosen else 0,
         sizes.idle_connections // 2 if "idle" in chosen else 0,
         sizes.churn_sockets // 2 if "churn" in chosen else 0,
@@ -248,13 +301,16 @@ def run(args: argparse.Namespace) -> int:
     if args.paced_orders:
         sizes = dataclasses.replace(sizes, paced_orders=args.paced_orders)
     chosen = ALL if args.scenario == "all" else [s.strip() for s in args.scenario.split(",")]
-    two_process = [s.strip() for s in args.two_scenarios.split(",")]
+    two_process = [s.strip() for s in args.two_scenarios.split(",") if s.strip()]
     with_rest = REST in chosen
     chosen = [s for s in chosen if s != REST]
     unknown = set(chosen) - set(ALL + EXTRA) | set(two_process) - set(TWO_PROCESS_SCENARIOS)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    wanted = {s.strip() for s in args.systems.split(",")}
+    processes = parse_processes(args.processes)
+    wanted = {s.strip() for s in args.systems.split(",") if s.strip()}
+    if wanted - set(SYSTEMS):
+        raise SystemExit(f"unknown systems: {', '.join(sorted(wanted - set(SYSTEMS)))}")
     variants = [("echo", ROOT)] if "echo" in wanted else []
     for spec in args.compare:
         name, _, path = spec.partition("=")
@@ -264,7 +320,11 @@ def run(args: argparse.Namespace) -> int:
 
     logs = log_dir()
     redis = RedisServer()
+    # The shards scenario's second redis-server (the first is REDIS_URL's for every system).
+    shard = RedisServer() if "shards" in chosen else None
     db_url = create_database(args.pg_url, args.db_name)
+    tutorial_db = f"{args.db_name}_tutorial"
+    tutorial_url = create_database(args.pg_url, tutorial_db) if "tutorial" in wanted else None
     env = base_env(DATABASE_URL=db_url, REDIS_URL=redis.url)
     for item in args.env:
         key, _, value = item.partition("=")
@@ -276,6 +336,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         sys.stderr.write(f"bench: logs in {logs}; migrating {args.db_name}\n")
         run_django(["manage.py", "migrate", "--no-input"], env)
+        if tutorial_url is not None:
+            run_django(["-m", "django", "migrate", "--no-input"], tutorial_env(env, tutorial_url))
         if with_rest:
             sys.stderr.write(f"bench: rest at {sizes.rest_clients} clients ...\n")
             rest_results = run_rest_scenario(
@@ -284,21 +346,33 @@ def run(args: argparse.Namespace) -> int:
                 orders_per_client=sizes.rest_orders, logs=logs,
             )  # fmt: skip
         plan = seed_live_rooms(chosen, sizes, env, logs) if chosen else {}
-        jobs = plan_jobs(chosen, two_process, variants, wanted)
+        jobs = plan_jobs(chosen, two_process, variants, wanted, processes)
 
         for rep in range(args.repeat):
             # Each round starts one job later: no system is always first or last on the machine.
             turn = rep % len(jobs) if jobs else 0
             for key, label, kind, procs, cwd in jobs[turn:] + jobs[:turn]:
-                job_env = {**env, **variant_env.get(label.removesuffix(" x2"), {})}
+                job_env = {**env, **variant_env.get(label.split()[0], {})}
+                servers = [redis]
+                if label.endswith(" 2 redis") and shard is not None:
+                    servers = [redis, shard]
+                    job_env["CHANNEL_LAYER_REDIS_URLS"] = f"{redis.url},{shard.url}"
+                job_sizes = sizes
+                if key.endswith(" low"):
+                    job_sizes = dataclasses.replace(
+                        sizes, eff_rate=sizes.eff_rate * sizes.eff_low_fraction
+                    )
                 system = start_system(
-                    label=label, kind=kind, processes=procs, env=job_env, cwd=cwd, log_dir=logs
-                )
+                    label=label, kind=kind, processes=procs, env=job_env, cwd=cwd, log_dir=logs,
+                    redis=servers, tutorial_db_url=tutorial_url,
+                )  # fmt: skip
                 try:
                     if kind == "echo" and label not in rest:
                         rest[label] = rest_sample(system.servers[0].http, f"{len(rest)}")
                     sys.stderr.write(f"bench: [{rep + 1}/{args.repeat}] {key} on {label} ...\n")
-                    result = asyncio.run(run_scenario(key.split()[0], system, plan, sizes, db_url))
+                    result = asyncio.run(
+                        run_scenario(key.split()[0], system, plan, job_sizes, db_url)
+                    )
                 finally:
                     system.stop()
                 results.setdefault(key, {}).setdefault(label, []).append(result)
@@ -308,8 +382,12 @@ def run(args: argparse.Namespace) -> int:
                 )
     finally:
         redis.stop()
+        if shard is not None:
+            shard.stop()
         if not args.keep_db:
             drop_database(args.pg_url, args.db_name)
+            if tutorial_url is not None:
+                drop_database(args.pg_url, tutorial_db)
 
     merged = {
         k: {label: merge_runs(runs) for label, runs in by.items()} for k, by in results.items()
@@ -337,7 +415,18 @@ def run(args: argparse.Namespace) -> int:
                 default=str,
             )
         )
-    violations = report.integrity_violations(merged) + rest_violations(rest_results, pool_max)
+    # A baseline that loses or reorders under load is a measurement (how a stock consumer breaks
+    # when it falls behind), not a failure of the run.
+    echo_results, baseline_results = report.split_echo(merged)
+    baseline = report.integrity_violations(baseline_results)
+    violations = report.integrity_violations(echo_results)
+    violations += rest_violations(rest_results, pool_max)
+    if baseline:
+        sys.stdout.write(
+            "\nBASELINE LOSSES (measured; they do not fail the run):\n"
+            + "\n".join(f"- {v}" for v in baseline)
+            + "\n"
+        )
     if violations:
         sys.stdout.write(
             "\nINTEGRITY VIOLATIONS:\n" + "\n".join(f"- {v}" for v in violations) + "\n"

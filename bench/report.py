@@ -22,6 +22,15 @@ def fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def digits(path: str) -> int:
+    """Decimals of a column: CPU seconds per 1,000 deliveries need three."""
+    return 3 if path.startswith("cpu_s_per_1000") else 1
+
+
 def get(result: dict[str, Any], path: str) -> Any:
     value: Any = result
     for part in path.split("."):
@@ -74,6 +83,29 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("all caught up s", "all_caught_up_s", False), ("p50 s", "p50_s", False),
         ("p99 s", "p99_s", False), ("connect p99 ms", "connect.p99_ms", False),
     ],
+    "efficiency": [
+        ("processes", "processes", False), ("offered msg/s", "offered_messages_per_s", False),
+        ("sent", "sent", False), ("stored", "stored", False), ("received", "received", False),
+        ("lost", "lost", False), ("dup", "duplicates", False), ("ooo", "out_of_order", False),
+        ("gaps", "gaps", False), ("deliv/s", "deliveries_per_s", True),
+        ("p50 ms", "p50_ms", True), ("p99 ms", "p99_ms", True),
+        ("daphne CPU s/1k", "cpu_s_per_1000.daphne", True),
+        ("PostgreSQL CPU s/1k", "cpu_s_per_1000.postgres", True),
+        ("Redis CPU s/1k", "cpu_s_per_1000.redis", True),
+        ("PG backends", "cpu.pg.backends", False),
+    ],
+    "shards": [
+        ("redis servers", "redis_servers", False), ("sent", "sent", False),
+        ("stored", "stored", False), ("received", "received", False), ("lost", "lost", False),
+        ("dup", "duplicates", False), ("ooo", "out_of_order", False), ("gaps", "gaps", False),
+        ("deliv/s", "deliveries_per_s", True), ("p50 ms", "p50_ms", True),
+        ("p99 ms", "p99_ms", True), ("daphne CPU s/1k", "cpu_s_per_1000.daphne", True),
+        ("redis0 CPU s/1k", "cpu_s_per_1000.redis_each.redis0", True),
+        ("redis1 CPU s/1k", "cpu_s_per_1000.redis_each.redis1", True),
+        ("redis0 commands", "cpu.redis_commands.redis0", False),
+        ("redis1 commands", "cpu.redis_commands.redis1", False),
+        ("PostgreSQL CPU s/1k", "cpu_s_per_1000.postgres", True),
+    ],
     "churn": [
         ("rounds", "rounds", False), ("sockets/round", "sockets_per_round", False),
         ("round s", "round_s", False), ("failed", "connect_failed", False),
@@ -101,8 +133,12 @@ def render(merged: dict[str, dict[str, dict[str, Any]]], meta: dict[str, Any]) -
     out.append("Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + "\n")
     for key, by_label in merged.items():
         base = key.split()[0]
+        if base == "efficiency":  # one table for every process count: render_efficiency
+            continue
         cols = COLUMNS[base]
-        bare = by_label.get("bare x2" if key.endswith("x2") else "bare")
+        suffix = " x2" if key.endswith("x2") else ""
+        bare = by_label.get(f"bare{suffix}")
+        tutorial = by_label.get(f"tutorial{suffix}")
         raw = by_label.get("raw")
         out.append(f"\n## {key}\n")
         header = ["system"] + [t for t, _, _ in cols]
@@ -112,9 +148,10 @@ def render(merged: dict[str, dict[str, dict[str, Any]]], meta: dict[str, Any]) -
             if "skipped" in result:
                 out.append(f"| {label} | {result['skipped']} |")
                 continue
-            cells = [label] + [fmt(get(result, p)) for _, p, _ in cols]
+            cells = [label] + [fmt(get(result, p), digits(p)) for _, p, _ in cols]
             out.append("| " + " | ".join(cells) + " |")
-        for ref_name, ref in (("bare Channels", bare), ("raw websockets", raw)):
+        refs = (("bare Channels", bare), ("tutorial", tutorial), ("raw websockets", raw))
+        for ref_name, ref in refs:
             if ref is None:
                 continue
             for label, result in by_label.items():
@@ -123,7 +160,7 @@ def render(merged: dict[str, dict[str, dict[str, Any]]], meta: dict[str, Any]) -
                 cells = [f"{label} / {ref_name}"]
                 for _, path, ratio in cols:
                     a, b = get(result, path), get(ref, path)
-                    if ratio and isinstance(a, int | float) and isinstance(b, int | float) and b:
+                    if ratio and finite(a) and finite(b) and b:
                         cells.append(f"{a / b:.2f}x")
                     else:
                         cells.append("")
@@ -146,8 +183,107 @@ def render(merged: dict[str, dict[str, dict[str, Any]]], meta: dict[str, Any]) -
             for label, result in by_label.items():
                 per_round = ", ".join(fmt(v) for v in result.get("rss_per_round_mb") or [])
                 out.append(f"\n- {label} RSS MB at the end of each round: {per_round}")
+    out.append(render_efficiency(merged))
+    out.append(render_shards(merged))
     out.append("")
     return "\n".join(out) + "\n"
+
+
+EFFICIENCY_SERVICES = (("daphne", "daphne"), ("PostgreSQL", "postgres"), ("Redis", "redis"))
+EFFICIENCY_TARGET = 1.1
+
+
+def ratio(a: Any, b: Any) -> str:
+    if finite(a) and finite(b) and b:
+        return f"{a / b:.2f}x"
+    return "-"
+
+
+def render_efficiency(merged: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """`two`'s efficiency table: CPU seconds per 1,000 deliveries of every daphne process
+    together, of the database's PostgreSQL backends and of Redis, and each against one process
+    of the same tree at the same rate (target <= 1.1x), with the throughput sustained."""
+    keys = [k for k in merged if k.split()[0] == "efficiency"]
+    if not keys:
+        return ""
+    out = [
+        "\n## two: CPU efficiency across processes (CPU seconds per 1,000 deliveries)\n",
+        "Each row against one process of the same tree at the same offered rate; target: "
+        f"daphne <= {EFFICIENCY_TARGET}x. CPU is summed over every daphne process; PostgreSQL's "
+        "over the backends of the bench database (pg_stat_activity); Redis's is the "
+        "redis-server's. Idle CPU: every socket connected, nothing sent, before the load "
+        "(100% = one core).\n",
+    ]
+    header = ["system", "processes", "offered msg/s", "deliv/s", "lost/dup/ooo", "p99 ms"]
+    header += [name for name, _ in EFFICIENCY_SERVICES] + ["total"]
+    header += [f"{name} vs x1" for name, _ in EFFICIENCY_SERVICES] + ["total vs x1"]
+    header += ["deliv/s vs x1", "PG backends (new, gone)", "idle CPU % daphne/PG/Redis"]
+    out.append("| " + " | ".join(header) + " |")
+    out.append("|" + "---|" * len(header))
+    for key in keys:
+        one_key = key.split()[0] + " x1" + (" low" if key.endswith(" low") else "")
+        for label, result in merged[key].items():
+            base = merged.get(one_key, {}).get(label.rsplit(" ", 1)[0] + " x1", {})
+            per_k = result.get("cpu_s_per_1000") or {}
+            base_k = base.get("cpu_s_per_1000") or {}
+            pg = get(result, "cpu.pg") or {}
+            cells = [
+                label,
+                fmt(result.get("processes")),
+                fmt(result.get("offered_messages_per_s"), 0),
+                fmt(result.get("deliveries_per_s"), 0),
+                "/".join(fmt(result.get(f)) for f in ("lost", "duplicates", "out_of_order")),
+                fmt(result.get("p99_ms")),
+            ]
+            cells += [fmt(per_k.get(field), 3) for _, field in EFFICIENCY_SERVICES]
+            cells.append(fmt(per_k.get("total"), 3))
+            cells += [ratio(per_k.get(f), base_k.get(f)) for _, f in EFFICIENCY_SERVICES]
+            cells.append(ratio(per_k.get("total"), base_k.get("total")))
+            cells.append(ratio(result.get("deliveries_per_s"), base.get("deliveries_per_s")))
+            cells.append(
+                f"{fmt(pg.get('backends'))} ({fmt(pg.get('backends_new'))}, "
+                f"{fmt(pg.get('backends_gone'))})"
+            )
+            idle = result.get("idle_cpu_pct") or {}
+            cells.append("/".join(fmt(idle.get(f)) for _, f in EFFICIENCY_SERVICES))
+            out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def render_shards(merged: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """The shards scenario: the layer over two redis-servers against one, same run, two daphne
+    processes each; CPU per 1,000 deliveries of daphne, each Redis and PostgreSQL."""
+    by_label = merged.get("shards")
+    if not by_label:
+        return ""
+    out = ["\n## shards: the channel layer on two redis-servers against one (ratios)\n"]
+    out.append("| system | daphne | Redis, all | PostgreSQL | deliv/s | p99 ms |")
+    out.append("|---|---|---|---|---|---|")
+    for label, result in by_label.items():
+        if not label.endswith(" 2 redis"):
+            continue
+        one = by_label.get(label.removesuffix(" 2 redis") + " 1 redis")
+        if one is None:
+            continue
+        a, b = result.get("cpu_s_per_1000") or {}, one.get("cpu_s_per_1000") or {}
+        cells = [f"{label} / 1 redis"]
+        cells += [ratio(a.get(f), b.get(f)) for f in ("daphne", "redis", "postgres")]
+        cells += [ratio(result.get(f), one.get(f)) for f in ("deliveries_per_s", "p99_ms")]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+Results = dict[str, dict[str, dict[str, Any]]]
+
+
+def split_echo(merged: Results) -> tuple[Results, Results]:
+    """The results of ECHO's systems (this tree, --compare and --variant trees) and the
+    baselines' (bare, raw, tutorial), scenario by scenario."""
+    echo = {k: {lb: r for lb, r in by.items() if lb.startswith("echo")} for k, by in merged.items()}
+    rest = {
+        k: {lb: r for lb, r in by.items() if not lb.startswith("echo")} for k, by in merged.items()
+    }
+    return echo, rest
 
 
 def integrity_violations(merged: dict[str, dict[str, dict[str, Any]]]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import load
 from .load import Client, Ledger, Room
+from .meter import Meter, per_thousand
 from .system import ProcStats, System, count_rows
 
 
@@ -37,6 +38,16 @@ class Sizes:
     rest_clients: tuple[int, ...] = (8, 32, 64)
     rest_seconds: float = 30.0
     rest_orders: int = 60  # per client: a full page of 50 to list
+    # efficiency (`two`, per process count) and shards: a paced load of eff_rate messages/s over
+    # eff_orders 2-party orders for eff_duration s; more than two processes run at
+    # eff_rate * eff_low_fraction (and one process again at that rate, to compare with).
+    eff_orders: int = 1000
+    eff_rate: float = 300.0
+    eff_duration: float = 30.0
+    eff_low_fraction: float = 0.5
+    # before the load: every socket connected and quiet for this long, its CPU measured alike
+    # (what the processes, PostgreSQL and Redis spend with nothing to deliver)
+    eff_idle_s: float = 5.0
 
 
 FULL = Sizes(
@@ -48,6 +59,7 @@ FULL = Sizes(
     idle_connections=5000, idle_hold_s=5.0,
     resume_clients=500, resume_behind=50,
     churn_sockets=2000, churn_round_s=20.0, churn_rounds=15,
+    eff_orders=1000, eff_rate=300.0, eff_duration=30.0,
 )  # fmt: skip
 QUICK = Sizes(
     paced_orders=50, paced_interval=2.0, paced_duration=10.0,
@@ -57,6 +69,7 @@ QUICK = Sizes(
     resume_clients=100, resume_behind=50,
     rest_clients=(8, 32), rest_seconds=10.0,
     churn_sockets=1000, churn_round_s=10.0, churn_rounds=6,
+    eff_orders=200, eff_rate=100.0, eff_duration=10.0, eff_idle_s=3.0,
 )  # fmt: skip
 TINY = Sizes(
     paced_orders=10, paced_interval=1.0, paced_duration=4.0,
@@ -66,6 +79,7 @@ TINY = Sizes(
     resume_clients=10, resume_behind=20,
     rest_clients=(4, 32), rest_seconds=3.0,
     churn_sockets=800, churn_round_s=2.0, churn_rounds=6,
+    eff_orders=8, eff_rate=8.0, eff_duration=3.0, eff_idle_s=1.0,
 )  # fmt: skip
 
 # Churn: the process's RSS at the end of the last round may exceed its RSS at the end of the
@@ -120,14 +134,17 @@ def dispute_senders(room: int, members: int, sizes: Sizes) -> list[int]:
 
 
 def make_clients(rooms: list[Room], system: System, ledger: Ledger) -> list[Client]:
-    """Member k of a room connects to process k (mod processes): parties split across processes."""
+    """The members of a room connect to consecutive processes, each room starting where the one
+    before left off: the parties of a room are split across processes (member k of an even-sized
+    room on process k mod 2 when there are two), and with four processes every process gets as
+    many sockets as the others."""
     clients = []
-    for room in rooms:
+    for r, room in enumerate(rooms):
         for k, token in enumerate(room.tokens):
             client = Client(
                 ledger=ledger,
                 room=room,
-                url=system.url(k, room.path),
+                url=system.url(r * len(room.tokens) + k, room.path),
                 token=token,
                 echo=system.kind == "echo",
             )
@@ -141,6 +158,8 @@ def senders_of(rooms: list[Room]) -> list[Client]:
 
 
 def stored(system: System, db_url: str) -> dict[str, int] | None:
+    if system.kind == "tutorial" and system.db_url:
+        return count_rows(system.db_url, "tutorial")
     return count_rows(db_url) if system.kind == "echo" else None
 
 
@@ -424,6 +443,59 @@ async def scenario_churn(
     }
 
 
+async def scenario_metered(
+    system: System, plan: dict[str, Any], sizes: Sizes, db_url: str
+) -> dict[str, Any]:
+    """efficiency and shards: a paced load (eff_rate messages/s over eff_orders 2-party orders,
+    the parties of each order on two different processes) and the CPU it costs per service:
+    every server process, the PostgreSQL backends of the database, each redis-server."""
+    ledger = Ledger()
+    rooms = order_rooms(plan, sizes.eff_orders, system)
+    clients = make_clients(rooms, system, ledger)
+    connect = await load.connect_all(clients)
+    rows0 = stored(system, db_url)
+    step = ledger.step("metered")
+    senders = senders_of(rooms)
+    await asyncio.sleep(0.5)  # the connects' own work settles before the period starts
+    idle_meter = Meter(system, db_url)
+    await asyncio.sleep(sizes.eff_idle_s)
+    idle = idle_meter.finish()
+    meter = Meter(system, db_url)
+    t0 = time.monotonic()
+    await load.paced(senders, step, rate=sizes.eff_rate, duration=sizes.eff_duration)
+    send_s = time.monotonic() - t0
+    await load.drain(step, timeout=60)
+    cpu = meter.finish()
+    await load.close_all(clients)
+    rows1 = stored(system, db_url)
+    result = step.summary()
+    per_k = per_thousand(cpu, result["received"])
+    result.update(
+        processes=len(system.servers),
+        redis_servers=len(system.redis),
+        offered_messages_per_s=sizes.eff_rate,
+        offered_deliveries_per_s=2 * sizes.eff_rate,
+        deliveries_per_s=result["received"] / max(send_s, result["span_s"]),
+        connect=connect,
+        cpu=cpu,
+        idle_cpu_pct=idle_percent(idle),
+        cpu_s_per_1000=per_k,
+        cpu_us_per_delivery=1e3 * per_k["daphne"],
+        stored=stored_delta(rows0, rows1),
+    )
+    return result
+
+
+def idle_percent(cpu: dict[str, Any]) -> dict[str, float]:
+    """CPU % of each service over an idle period (100% = one core)."""
+    scale = 100.0 / cpu["elapsed_s"]
+    return {
+        "daphne": cpu["server_cpu_s"] * scale,
+        "postgres": cpu["pg_cpu_s"] * scale,
+        "redis": sum(cpu["redis_cpu_s"].values()) * scale,
+    }
+
+
 SCENARIOS = {
     "paced": scenario_paced,
     "maxrate": scenario_maxrate,
@@ -431,4 +503,6 @@ SCENARIOS = {
     "idle": scenario_idle,
     "resume": scenario_resume,
     "churn": scenario_churn,
+    "efficiency": scenario_metered,
+    "shards": scenario_metered,
 }

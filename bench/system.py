@@ -1,5 +1,6 @@
-"""The processes under test: a fresh PostgreSQL database, a private redis-server, daphne serving
-ECHO (one or two processes), and the two baselines. All on 127.0.0.1 and free ports."""
+"""The processes under test: a fresh PostgreSQL database, private redis-servers, daphne serving
+ECHO (one or more processes), and the three baselines (bare, raw, tutorial). All on 127.0.0.1 and
+free ports."""
 
 from __future__ import annotations
 
@@ -97,10 +98,13 @@ def drop_database(server_url: str, name: str) -> None:
         )
 
 
-def count_rows(db_url: str) -> dict[str, int]:
+def count_rows(db_url: str, kind: str = "echo") -> dict[str, int]:
     import psycopg
 
     with psycopg.connect(db_url) as conn:
+        if kind == "tutorial":
+            rows = conn.execute("SELECT count(*) FROM chat_message").fetchone()
+            return {"tutorial_messages": int(rows[0]) if rows else 0}
         orders = conn.execute("SELECT count(*) FROM orders_message").fetchone()
         disputes = conn.execute("SELECT count(*) FROM disputes_disputemessage").fetchone()
     return {
@@ -184,11 +188,17 @@ class Server:
 
 @dataclass
 class System:
-    """A system under test: its kind ("echo", "bare", "raw"), its processes."""
+    """A system under test: its kind ("echo", "bare", "raw", "tutorial"), its processes, the
+    redis-servers it uses and (tutorial) its own database."""
 
     label: str
     kind: str
     servers: list[Server] = field(default_factory=list)
+    redis: list[RedisServer] = field(default_factory=list)
+    db_url: str | None = None
+
+    def redis_pids(self) -> dict[str, int]:
+        return {f"redis{i}": r.proc.pid for i, r in enumerate(self.redis)}
 
     def stop(self) -> None:
         for server in self.servers:
@@ -201,12 +211,15 @@ class System:
         return self.servers[index % len(self.servers)].ws + path
 
 
-def start_daphne(*, app: str, env: dict[str, str], cwd: Path, log_dir: Path, name: str) -> Server:
+def start_daphne(
+    *, app: str, env: dict[str, str], cwd: Path, log_dir: Path, name: str, launcher: str = ""
+) -> Server:
+    """daphne through ECHO's launcher (echo_site.serve), or plain `daphne` (launcher="daphne")."""
     port = free_port()
-    log_path = log_dir / f"{name}-{port}.log"
+    log_path = log_dir / f"{name.replace(' ', '_')}-{port}.log"
     log = open(log_path, "ab")  # noqa: SIM115 - the process owns it until it exits
     proc = subprocess.Popen(
-        [sys.executable, "-m", "echo_site.serve", "-b", "127.0.0.1", "-p", str(port),
+        [sys.executable, "-m", launcher or "echo_site.serve", "-b", "127.0.0.1", "-p", str(port),
          app],
         cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -236,8 +249,14 @@ def start_system(
     env: dict[str, str],
     cwd: Path,
     log_dir: Path,
+    redis: list[RedisServer] | None = None,
+    tutorial_db_url: str | None = None,
 ) -> System:
-    system = System(label=label, kind=kind)
+    system = System(label=label, kind=kind, redis=list(redis or []))
+    if kind == "tutorial":
+        if tutorial_db_url is None:
+            raise ValueError("the tutorial system needs its database")
+        system.db_url = tutorial_db_url
     try:
         for i in range(processes):
             if kind == "echo":
@@ -250,6 +269,11 @@ def start_system(
                     app="bench.bare_asgi:application", env=env, cwd=ROOT, log_dir=log_dir,
                     name=f"{label}-{i}",
                 )  # fmt: skip
+            elif kind == "tutorial":
+                server = start_daphne(
+                    app="bench.tutorial.asgi:application", env=tutorial_env(env, tutorial_db_url),
+                    cwd=ROOT, log_dir=log_dir, name=f"{label}-{i}", launcher="daphne",
+                )  # fmt: skip
             elif kind == "raw":
                 server = start_raw(log_dir=log_dir)
             else:
@@ -259,6 +283,15 @@ def start_system(
         system.stop()
         raise
     return system
+
+
+def tutorial_env(env: dict[str, str], db_url: str | None) -> dict[str, str]:
+    """The tutorial baseline's environment: its own settings and database, the same Redis."""
+    out = {**env, "DJANGO_SETTINGS_MODULE": "bench.tutorial.settings"}
+    if db_url is not None:
+        out["DATABASE_URL"] = db_url
+    out.pop("CHANNEL_LAYER_REDIS_URLS", None)
+    return out
 
 
 # --- CPU and memory of the server processes -----------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import ROOT, parse_args, plan_jobs, run
+from bench.__main__ import ROOT, parse_args, parse_processes, plan_jobs, run
 
 OTHER = Path("elsewhere/echo-before")
 
@@ -51,3 +51,57 @@ def test_two_runs_all_four_by_default_and_bare_has_no_resume():
 def test_an_unknown_scenario_stops_the_run_before_anything_starts(argv):
     with pytest.raises(SystemExit, match="unknown scenarios"):
         run(parse_args(["run", *argv]))
+
+
+def test_two_measures_efficiency_on_one_two_and_four_processes_four_at_the_lower_rate():
+    args = parse_args(["run", "--scenario", "two", "--two-scenarios", "paced"])
+    jobs = plan_jobs(
+        ["two"], ["paced"], [("echo", ROOT)], {"echo"}, parse_processes(args.processes)
+    )
+    assert [(key, label, procs) for key, label, _, procs, _ in jobs] == [
+        ("paced x2", "echo x2", 2),
+        ("efficiency x1", "echo x1", 1),
+        ("efficiency x2", "echo x2", 2),
+        ("efficiency x1 low", "echo x1", 1),
+        ("efficiency x4 low", "echo x4", 4),
+    ]
+
+
+def test_processes_names_the_counts_and_one_is_always_the_reference():
+    assert parse_processes("4") == [4]
+    jobs = plan_jobs(["two"], [], [("echo", ROOT)], {"echo"}, parse_processes("4"))
+    assert [(key, procs) for key, _, _, procs, _ in jobs] == [
+        ("efficiency x1 low", 1),
+        ("efficiency x4 low", 4),
+    ]
+    assert plan_jobs(["two"], [], [("echo", ROOT)], {"echo"}, parse_processes("")) == []
+    for bad in ("0,2", "two"):
+        with pytest.raises(SystemExit, match="positive"):
+            parse_processes(bad)
+
+
+def test_shards_runs_echo_on_one_and_two_redis_servers_with_two_processes_each():
+    jobs = plan_jobs(["shards"], [], [("echo", ROOT)], {"echo", "bare", "tutorial"})
+    assert [(key, label, kind, procs) for key, label, kind, procs, _ in jobs] == [
+        ("shards", "echo 1 redis", "echo", 2),
+        ("shards", "echo 2 redis", "echo", 2),
+    ]
+
+
+def test_the_tutorial_system_runs_where_bare_does_and_not_in_resume():
+    jobs = plan_jobs(
+        ["paced", "resume", "two"], ["maxrate", "resume"], [("echo", ROOT)], {"echo", "tutorial"}
+    )
+    assert [(key, label, kind, procs) for key, label, kind, procs, _ in jobs] == [
+        ("paced", "echo", "echo", 1),
+        ("paced", "tutorial", "tutorial", 1),
+        ("resume", "echo", "echo", 1),
+        ("maxrate x2", "echo x2", "echo", 2),
+        ("maxrate x2", "tutorial x2", "tutorial", 2),
+        ("resume x2", "echo x2", "echo", 2),
+    ]
+
+
+def test_an_unknown_system_stops_the_run_before_anything_starts():
+    with pytest.raises(SystemExit, match="unknown systems: tutorail"):
+        run(parse_args(["run", "--scenario", "paced", "--systems", "echo,tutorail"]))
