@@ -18,7 +18,7 @@ from asgiref.sync import async_to_sync
 
 from echo_site.channel_layer import BatchingPubSubChannelLayer, shard_index
 from echo_site.redis_shard import ShardBackingOff
-from tests.live.servers import RedisServer
+from tests.live.servers import RedisServer, running_redis_servers
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio]
 
@@ -27,12 +27,8 @@ GROUPS = [f"order.{n}" for n in range(1, 41)]
 
 @pytest.fixture
 def two_redis() -> Iterator[list[RedisServer]]:
-    servers = [RedisServer(), RedisServer()]
-    for server in servers:
-        server.start()
-    yield servers
-    for server in servers:
-        server.stop()
+    with running_redis_servers(2) as servers:
+        yield servers
 
 
 async def subscribed_channels(url: str) -> set[str]:

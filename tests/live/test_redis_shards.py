@@ -26,7 +26,7 @@ from tests.chat.conftest import bearer
 from tests.factories import ItemFactory, UserFactory
 
 from .conftest import ws_connect
-from .servers import Daphne, RedisServer
+from .servers import Daphne, RedisServer, running_redis_servers
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -118,12 +118,8 @@ class Party:
 
 @pytest.fixture
 def shards() -> Iterator[list[RedisServer]]:
-    servers = [RedisServer(), RedisServer()]
-    for server in servers:
-        server.start()
-    yield servers
-    for server in servers:
-        server.stop()
+    with running_redis_servers(2) as servers:
+        yield servers
 
 
 def group_shard(group: str) -> int:
