@@ -141,3 +141,16 @@ class ExpiryClock:
         if self.warning is not None:
             self.warning.cancel()
             self.warning = None
+        # The callbacks are the socket's bound methods, and the socket holds this clock: drop
+        # them so that a closed socket is freed at once by its reference count, not left to the
+        # cyclic collector (memory under connection churn, issue 24).
+        self.warn = _no_warning
+        self.expire = _no_expiry
+
+
+async def _no_warning(expires_at: datetime) -> None:
+    return None
+
+
+def _no_expiry() -> None:
+    return None

@@ -336,3 +336,33 @@ async def test_every_room_accepts_auth_refresh_and_may_send_the_auth_frames() ->
     schema = doc["components"]["schemas"]["AuthRefresh"]
     assert schema["required"] == ["token", "type"]
     assert schema["properties"]["token"] == {"type": "string"}
+
+
+async def test_a_stopped_clock_lets_its_socket_go_by_reference_count() -> None:
+    """The clock holds the socket's bound methods and the socket holds the clock: stop() must
+    break that cycle, or every closed bearer socket waits for the cyclic collector (memory
+    under connection churn, tests/bench/test_bench_churn.py)."""
+    import gc
+    import weakref
+
+    from chat.renewal import ExpiryClock
+
+    class Socket:
+        async def warn(self, expires_at: Any) -> None:
+            return None
+
+        def expire(self) -> None:
+            return None
+
+    socket = Socket()
+    socket.clock = ExpiryClock(warn=socket.warn, expire=socket.expire)  # type: ignore[attr-defined]
+    gone = weakref.ref(socket)
+    socket.clock.stop()  # type: ignore[attr-defined]
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del socket
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
