@@ -113,9 +113,15 @@ case "$cmd" in
     "$VENV/bin/celery" -A echo_site worker -B --pool=solo --without-gossip --without-mingle \
       -l WARNING &
     worker=$!
-    trap 'kill "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT
     echo "ECHO is starting on http://127.0.0.1:${PORT:-8000}/ (API docs at /api/docs)"
-    "$VENV/bin/python" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" echo_site.asgi:application
+    # The server runs as a child too, so that stopping this script by its PID (TERM) or Ctrl-C
+    # stops both: a foreground server would outlive a TERM sent to the script.
+    "$VENV/bin/python" -m echo_site.serve -b 127.0.0.1 -p "${PORT:-8000}" echo_site.asgi:application &
+    server=$!
+    trap 'kill "$server" "$worker" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    wait "$server"
     ;;
   test)
     if [ "${1:-}" = "--latest" ]; then
