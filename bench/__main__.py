@@ -216,7 +216,9 @@ def parse_processes(spec: str) -> list[int]:
 
 def efficiency_jobs(processes: list[int], variants: list[tuple[str, Path]]) -> list[Job]:
     """ECHO on each process count at the efficiency rate; counts over 2 at the lower rate (key
-    suffix "low"), with one process at that rate too: each ratio compares one rate."""
+    suffix "low"), with one process at that rate too: each ratio compares one rate. For every
+    count N over 1, one process also runs at 1/N of that rate (key suffix "perN"): the load each
+    of the N processes carries, to tell what splitting costs from what a lighter load costs."""
     if not processes:
         return []
     full = [n for n in processes if n <= 2]
@@ -228,7 +230,19 @@ def efficiency_jobs(processes: list[int], variants: list[tuple[str, Path]]) -> l
         for n in counts:
             for label, cwd in variants:
                 jobs.append((f"efficiency x{n}{suffix}", f"{label} x{n}", "echo", n, cwd))
+        for n in counts:
+            if n > 1:
+                for label, cwd in variants:
+                    jobs.append((f"efficiency x1{suffix} per{n}", f"{label} x1", "echo", 1, cwd))
     return jobs
+
+
+def efficiency_rate(key: str, sizes: Sizes) -> float:
+    """The offered rate of an efficiency job: the lower rate for "low", 1/N of it for "perN"."""
+    words = key.split()
+    rate = sizes.eff_rate * (sizes.eff_low_fraction if "low" in words else 1.0)
+    share = next((int(w[3:]) for w in words if w.startswith("per")), 1)
+    return rate / share
 
 
 def plan_jobs(
@@ -358,10 +372,8 @@ def run(args: argparse.Namespace) -> int:
                     servers = [redis, shard]
                     job_env["CHANNEL_LAYER_REDIS_URLS"] = f"{redis.url},{shard.url}"
                 job_sizes = sizes
-                if key.endswith(" low"):
-                    job_sizes = dataclasses.replace(
-                        sizes, eff_rate=sizes.eff_rate * sizes.eff_low_fraction
-                    )
+                if key.startswith("efficiency"):
+                    job_sizes = dataclasses.replace(sizes, eff_rate=efficiency_rate(key, sizes))
                 system = start_system(
                     label=label, kind=kind, processes=procs, env=job_env, cwd=cwd, log_dir=logs,
                     redis=servers, tutorial_db_url=tutorial_url,

@@ -209,7 +209,9 @@ def render_efficiency(merged: dict[str, dict[str, dict[str, Any]]]) -> str:
     out = [
         "\n## two: CPU efficiency across processes (CPU seconds per 1,000 deliveries)\n",
         "Each row against one process of the same tree at the same offered rate; target: "
-        f"daphne <= {EFFICIENCY_TARGET}x. CPU is summed over every daphne process; PostgreSQL's "
+        f"daphne <= {EFFICIENCY_TARGET}x. The last column sets N processes against one process "
+        "at 1/N of their rate (the load each of the N carries; its rows are marked perN). CPU "
+        "is summed over every daphne process; PostgreSQL's "
         "over the backends of the bench database (pg_stat_activity); Redis's is the "
         "redis-server's. Idle CPU: every socket connected, nothing sent, before the load "
         "(100% = one core).\n",
@@ -218,17 +220,24 @@ def render_efficiency(merged: dict[str, dict[str, dict[str, Any]]]) -> str:
     header += [name for name, _ in EFFICIENCY_SERVICES] + ["total"]
     header += [f"{name} vs x1" for name, _ in EFFICIENCY_SERVICES] + ["total vs x1"]
     header += ["deliv/s vs x1", "PG backends (new, gone)", "idle CPU % daphne/PG/Redis"]
+    header += ["daphne vs x1 at 1/N"]
     out.append("| " + " | ".join(header) + " |")
     out.append("|" + "---|" * len(header))
     for key in keys:
-        one_key = key.split()[0] + " x1" + (" low" if key.endswith(" low") else "")
+        low = " low" if "low" in key.split() else ""
+        one_key = key.split()[0] + " x1" + low
         for label, result in merged[key].items():
-            base = merged.get(one_key, {}).get(label.rsplit(" ", 1)[0] + " x1", {})
+            one_label = label.rsplit(" ", 1)[0] + " x1"
+            base = merged.get(one_key, {}).get(one_label, {})
+            # N processes against one process carrying what each of the N carries (rate / N).
+            n = result.get("processes") or 1
+            share = merged.get(f"{one_key} per{n}", {}).get(one_label, {}) if n > 1 else {}
             per_k = result.get("cpu_s_per_1000") or {}
             base_k = base.get("cpu_s_per_1000") or {}
             pg = get(result, "cpu.pg") or {}
+            per = [w for w in key.split() if w.startswith("per")]
             cells = [
-                label,
+                " ".join([label, *per]),
                 fmt(result.get("processes")),
                 fmt(result.get("offered_messages_per_s"), 0),
                 fmt(result.get("deliveries_per_s"), 0),
@@ -246,6 +255,8 @@ def render_efficiency(merged: dict[str, dict[str, dict[str, Any]]]) -> str:
             )
             idle = result.get("idle_cpu_pct") or {}
             cells.append("/".join(fmt(idle.get(f)) for _, f in EFFICIENCY_SERVICES))
+            share_k = share.get("cpu_s_per_1000") or {}
+            cells.append(ratio(per_k.get("daphne"), share_k.get("daphne")) if share else "-")
             out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 

@@ -49,8 +49,10 @@ def test_each_process_count_is_compared_with_one_process_at_its_own_rate():
     merged = {
         "efficiency x1": {"echo x1": result(1, 300, 1.0, 0.5, 0.2)},
         "efficiency x2": {"echo x2": result(2, 300, 1.1, 0.5, 0.3)},
+        "efficiency x1 per2": {"echo x1": result(1, 150, 1.05, 0.5, 0.2)},
         "efficiency x1 low": {"echo x1": result(1, 150, 2.0, 1.0, 0.4)},
         "efficiency x4 low": {"echo x4": result(4, 150, 2.4, 1.0, 0.4)},
+        "efficiency x1 low per4": {"echo x1": result(1, 37.5, 3.0, 1.0, 0.4)},
     }
     text = render_efficiency(merged)
     table = rows(text)
@@ -65,6 +67,13 @@ def test_each_process_count_is_compared_with_one_process_at_its_own_rate():
     assert x4[col["total vs x1"]] == "1.12x"
     assert x4[col["PG backends (new, gone)"]] == "16 (0, 0)"
     assert table["echo x1 @150"][col["deliv/s vs x1"]] == "1.00x"
+    # against one process at 1/N of the rate: what each of the N carries
+    assert x2[col["daphne vs x1 at 1/N"]] == "1.05x"  # 1.1 against 1.05 at 150/s
+    assert x4[col["daphne vs x1 at 1/N"]] == "0.80x"  # 2.4 against 3.0 at 37.5/s
+    assert table["echo x1 @300"][col["daphne vs x1 at 1/N"]] == "-"
+    per2, per4 = table["echo x1 per2 @150"], table["echo x1 per4 @38"]
+    assert per2[col["daphne vs x1"]] == "1.05x"  # one process at 150/s against one at 300/s
+    assert per4[col["daphne vs x1"]] == "1.50x"  # at 37.5/s against one at the low rate, 150/s
 
 
 def test_two_redis_servers_are_compared_with_one_per_service():

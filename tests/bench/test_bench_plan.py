@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import ROOT, parse_args, parse_processes, plan_jobs, run
+from bench.__main__ import ROOT, efficiency_rate, parse_args, parse_processes, plan_jobs, run
+from bench.scenarios import FULL
 
 OTHER = Path("elsewhere/echo-before")
 
@@ -62,9 +63,21 @@ def test_two_measures_efficiency_on_one_two_and_four_processes_four_at_the_lower
         ("paced x2", "echo x2", 2),
         ("efficiency x1", "echo x1", 1),
         ("efficiency x2", "echo x2", 2),
+        ("efficiency x1 per2", "echo x1", 1),
         ("efficiency x1 low", "echo x1", 1),
         ("efficiency x4 low", "echo x4", 4),
+        ("efficiency x1 low per4", "echo x1", 1),
     ]
+    sizes = FULL
+    rates = {key: efficiency_rate(key, sizes) for key, *_ in jobs if key.startswith("eff")}
+    assert rates == {
+        "efficiency x1": 300.0,
+        "efficiency x2": 300.0,
+        "efficiency x1 per2": 150.0,
+        "efficiency x1 low": 150.0,
+        "efficiency x4 low": 150.0,
+        "efficiency x1 low per4": 37.5,
+    }
 
 
 def test_processes_names_the_counts_and_one_is_always_the_reference():
@@ -73,6 +86,7 @@ def test_processes_names_the_counts_and_one_is_always_the_reference():
     assert [(key, procs) for key, _, _, procs, _ in jobs] == [
         ("efficiency x1 low", 1),
         ("efficiency x4 low", 4),
+        ("efficiency x1 low per4", 1),
     ]
     assert plan_jobs(["two"], [], [("echo", ROOT)], {"echo"}, parse_processes("")) == []
     for bad in ("0,2", "two"):
