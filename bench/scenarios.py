@@ -391,13 +391,34 @@ async def scenario_resume(
     }
 
 
+# Churn reads RSS once the server has finished tearing the round's sockets down: when its CPU
+# over a CHURN_QUIET_WINDOW_S window is under CHURN_QUIET_CPU_S, waiting CHURN_QUIET_MAX_S at
+# most. Busy time exceeds churn_round_s at the tiny size, and RSS read mid-teardown moved with
+# how far the teardown had got (round 1 read up to 1.2 MB below its settled level).
+CHURN_QUIET_WINDOW_S = 0.5
+CHURN_QUIET_CPU_S = 0.02
+CHURN_QUIET_MAX_S = 15.0
+
+
+async def settled(stats: ProcStats) -> float:
+    """Wait until the processes are quiet (or CHURN_QUIET_MAX_S has passed); the time waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < CHURN_QUIET_MAX_S:
+        before = stats.cpu()
+        await asyncio.sleep(CHURN_QUIET_WINDOW_S)
+        if stats.cpu() - before < CHURN_QUIET_CPU_S:
+            break
+    return time.monotonic() - started
+
+
 async def scenario_churn(
     system: System, plan: dict[str, Any], sizes: Sizes, db_url: str
 ) -> dict[str, Any]:
     """(6) Connection churn: rounds of many sockets opened and dropped, half of them with a
     close frame and half by cutting the TCP connection (a phone losing its network). A process
     that keeps something of every socket grows round after round; one that does not settles
-    after the first round (its pools and caches warm). RSS at the end of every round."""
+    after the first round (its pools and caches warm). RSS at the end of every round, once the
+    server is quiet."""
     rooms = order_rooms(plan, sizes.churn_sockets // 2, system)
     stats = ProcStats(system.pids())
     await asyncio.sleep(1.0)
@@ -415,10 +436,12 @@ async def scenario_churn(
         await load.close_all(clients[0::2])
         busy = time.monotonic() - started
         await asyncio.sleep(max(0.0, sizes.churn_round_s - busy))
+        settle = await settled(stats)
         rounds.append(
             {
                 "rss_mb": stats.rss() / 2**20,
                 "busy_s": busy,
+                "settle_s": settle,
                 "connects_per_s": connect["per_s"],
                 "failed": connect["failed"],
             }

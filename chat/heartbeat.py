@@ -80,12 +80,19 @@ class Heartbeat:
         while self.members:
             # One interval: the sockets here at its start, beaten slice by slice. A socket that
             # joins meanwhile is in the next one (its connect put its presence entries, which
-            # outlive two intervals).
-            sockets = list(self.members)
+            # outlive two intervals). Weakly held: a socket that goes during the interval is
+            # freed at once, not kept (with its consumer, user, order, credential) until the
+            # interval ends; under churn a strong list kept a whole round's closed sockets alive
+            # into the next round's (issue 24).
+            sockets = [weakref.ref(m) for m in self.members]
             slices = max(SLICES, math.ceil(len(sockets) / MAX_SOCKETS_PER_BEAT))
             for turn in range(slices):
                 await asyncio.sleep(settings.LIVE_HEARTBEAT_SECONDS / slices)
-                members = [m for m in sockets[turn::slices] if not m.closed and m in self.members]
+                members = [
+                    m
+                    for ref in sockets[turn::slices]
+                    if (m := ref()) is not None and not m.closed and m in self.members
+                ]
                 if not members:
                     continue
                 try:

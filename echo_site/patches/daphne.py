@@ -5,6 +5,14 @@ write buffer and autobahn 26.x's close handshake).
   (LIVE_SEND_BUFFER_BYTES / LIVE_SEND_BUFFER_FRAMES): a client that reads slower than it is sent
   to is closed with 4008 ("too slow, resume with after_seq") instead of the server holding
   whatever is sent to it until the ping timeout.
+- free_closed_sockets (speed): a websocket's objects are freed by their reference counts when it
+  closes or is cut, instead of waiting for a full cyclic collection. Two reference cycles held
+  each one: the HTTP request that did the upgrade and its HTTP channel (the channel lists the
+  request, the request names the channel; neither is used after the hand-over), and autobahn's
+  `is_closed` Deferred, resolved with the protocol it hangs on. Between them they kept the
+  protocol, the transport, the request and their buffers (~50 objects, ~2 KB of RSS a socket):
+  under churn (800 sockets a round) the server's RSS grew 6-12% over six rounds (issue 24).
+  Clients see no difference.
 """
 
 from __future__ import annotations
@@ -15,9 +23,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from daphne.http_protocol import WebRequest
 from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet.defer import succeed
+from twisted.internet.protocol import connectionDone
 
-from . import BEHAVIOUR, Patch, ShapeMismatch, require_callable
+from . import BEHAVIOUR, SPEED, Patch, ShapeMismatch, require_callable
 from . import twisted as twisted_patches
 from .autobahn import TESTED as AUTOBAHN_TESTED
 from .twisted import buffered_bytes
@@ -63,6 +74,8 @@ class BoundedSendProtocol(WebSocketProtocol):  # type: ignore[misc]
     """
 
     too_slow = False
+    # free_closed_sockets: drop the is_closed cycle when the connection goes.
+    release_on_close = False
     # Sizes of the frames (oldest first) that are still, wholly or in part, in the transport's
     # buffer, and their sum; None while nothing is buffered (the usual case).
     send_sizes: deque[int] | None = None
@@ -97,6 +110,15 @@ class BoundedSendProtocol(WebSocketProtocol):  # type: ignore[misc]
             self.send_sizes_total -= sizes.popleft()
         return len(sizes)
 
+    def connectionLost(self, reason: Any = connectionDone) -> None:  # noqa: N802 - Twisted's
+        super().connectionLost(reason)
+        if self.release_on_close:
+            # autobahn resolved is_closed with this protocol (a Deferred whose result is the
+            # object that holds it) and ran its callbacks: what is left of it is the cycle.
+            closed = getattr(self, "is_closed", None)
+            if closed is not None and closed.called:
+                self.is_closed = succeed(None)
+
     def close_too_slow(self, buffered: int, frames: int, limit: SendLimit) -> None:
         self.too_slow = True
         self.send_sizes = None
@@ -110,6 +132,21 @@ class BoundedSendProtocol(WebSocketProtocol):  # type: ignore[misc]
         # autobahn drops the TCP connection (and the buffer) when this runs out.
         self.closeHandshakeTimeout = limit.close_grace_seconds
         self.sendClose(code=CLOSE_TOO_SLOW, reason=TOO_SLOW_REASON)
+
+
+class UpgradeReleasingRequest(WebRequest):  # type: ignore[misc]
+    """daphne's HTTP request, which lets go of its HTTP channel once it has handed the
+    connection to a websocket protocol (free_closed_sockets). The channel keeps the request in
+    its list of requests and the request names the channel: after the hand-over nothing uses
+    either, and the pair (with everything they hold) waited for a full cyclic collection."""
+
+    def process(self) -> None:
+        super().process()
+        channel: Any = getattr(self, "channel", None)
+        if self.transport is None and channel is not None:  # handed over: daphne's upgrade
+            if self in channel.requests:
+                channel.requests.remove(self)
+            self.channel = None
 
 
 def check_bounded_send_buffer() -> None:
@@ -144,6 +181,38 @@ def apply_bounded_send_buffer() -> bool:
     return True
 
 
+def check_free_closed_sockets() -> None:
+    import inspect
+
+    from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+    from daphne import http_protocol
+    from twisted.internet.defer import Deferred
+    from twisted.web import http as twisted_http
+
+    require_callable(http_protocol.WebRequest, "process", ["self"])
+    build = inspect.getsource(http_protocol.HTTPFactory.buildProtocol)
+    if "requestFactory = WebRequest" not in build:
+        raise ShapeMismatch("daphne's HTTPFactory no longer takes its requests from WebRequest")
+    upgrade = inspect.getsource(http_protocol.WebRequest.process)
+    if "transport, self.transport = self.transport, None" not in upgrade:
+        raise ShapeMismatch("daphne's websocket upgrade no longer hands the transport over")
+    if not isinstance(getattr(twisted_http.HTTPChannel(), "requests", None), list):
+        raise ShapeMismatch("Twisted's HTTPChannel no longer keeps a list of its requests")
+    require_callable(AutobahnProtocol, "_connectionLost", ["self", "reason"])
+    if "txaio.resolve(self.is_closed, self)" not in inspect.getsource(AutobahnProtocol):
+        raise ShapeMismatch("autobahn no longer resolves is_closed with the protocol")
+    if not isinstance(getattr(Deferred(), "called", None), bool):
+        raise ShapeMismatch("Twisted's Deferred has no `called`")
+
+
+def apply_free_closed_sockets() -> bool:
+    from daphne import http_protocol
+
+    BoundedSendProtocol.release_on_close = True
+    http_protocol.WebRequest = UpgradeReleasingRequest
+    return True
+
+
 PATCHES = [
     Patch(
         name="bounded_send_buffer",
@@ -152,6 +221,15 @@ PATCHES = [
         kind=BEHAVIOUR,
         check=check_bounded_send_buffer,
         apply=apply_bounded_send_buffer,
+        also_tested={"Twisted": twisted_patches.TESTED, "autobahn": AUTOBAHN_TESTED},
+    ),
+    Patch(
+        name="free_closed_sockets",
+        library="daphne",
+        tested=DAPHNE_TESTED,
+        kind=SPEED,
+        check=check_free_closed_sockets,
+        apply=apply_free_closed_sockets,
         also_tested={"Twisted": twisted_patches.TESTED, "autobahn": AUTOBAHN_TESTED},
     ),
 ]

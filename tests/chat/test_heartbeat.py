@@ -121,3 +121,37 @@ async def test_many_sockets_are_beaten_in_more_slices_of_bounded_size(settings, 
     assert beaten == [n for n in range(25) if n not in (3, 4)]  # every live socket once
     assert max(len(batch) for batch in beats) <= 2
     assert len(beats) == 12  # ceil(24 / 2)
+
+
+@pytest.mark.asyncio
+async def test_a_socket_that_goes_mid_interval_is_not_kept_until_the_interval_ends(settings):
+    """Under churn a whole round's sockets went while an interval that had them was running."""
+    import asyncio
+    import gc
+    import weakref
+
+    from chat import heartbeat as heartbeat_module
+
+    settings.LIVE_HEARTBEAT_SECONDS = 0.5
+    beat = heartbeat_module.Heartbeat()
+    beat.beat = _no_beat  # type: ignore[method-assign]
+    sockets = [FakeSocket(n) for n in range(4)]
+    for socket in sockets:
+        beat.join(socket)  # type: ignore[arg-type]
+    await asyncio.sleep(0.1)  # the interval has begun, with all four
+    gone = weakref.ref(sockets[2])
+    sockets[2].closed = True
+    beat.leave(sockets[2])  # type: ignore[arg-type]
+    gc.disable()  # freed by its reference count, or not at all
+    try:
+        del sockets[2]
+        assert gone() is None
+    finally:
+        gc.enable()
+        for socket in sockets:
+            beat.leave(socket)  # type: ignore[arg-type]
+        await asyncio.sleep(0.6)  # the interval ends, the task with it
+
+
+async def _no_beat(members: list[Any]) -> None:
+    pass

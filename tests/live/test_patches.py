@@ -10,12 +10,14 @@ import subprocess
 import sys
 
 import pytest
+from daphne import http_protocol
 from daphne import server as daphne_server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import tcp
 from twisted.web import http as twisted_http
 
 from echo_site import patches
+from echo_site.patches import daphne as daphne_patches
 from tests.chat.conftest import bearer
 
 from .conftest import next_frame, ws_connect
@@ -40,6 +42,12 @@ def restore_targets(monkeypatch):
     """Whatever a test applies is undone: every attribute the patches replace is put back."""
     monkeypatch.setattr(tcp.Connection, "write", tcp.Connection.write)
     monkeypatch.setattr(daphne_server, "WebSocketFactory", daphne_server.WebSocketFactory)
+    monkeypatch.setattr(http_protocol, "WebRequest", http_protocol.WebRequest)
+    monkeypatch.setattr(
+        daphne_patches.BoundedSendProtocol,
+        "release_on_close",
+        daphne_patches.BoundedSendProtocol.release_on_close,
+    )
     monkeypatch.setattr(twisted_http, "RESPONSES", dict(twisted_http.RESPONSES))
     monkeypatch.delenv(patches.OFF_ENV, raising=False)
 
