@@ -230,7 +230,7 @@ def render_efficiency(merged: dict[str, dict[str, dict[str, Any]]]) -> str:
             one_label = label.rsplit(" ", 1)[0] + " x1"
             base = merged.get(one_key, {}).get(one_label, {})
             # N processes against one process carrying what each of the N carries (rate / N).
-            n = result.get("processes") or 1
+            n = int(result.get("processes") or 1)  # a median of runs is a float
             share = merged.get(f"{one_key} per{n}", {}).get(one_label, {}) if n > 1 else {}
             per_k = result.get("cpu_s_per_1000") or {}
             base_k = base.get("cpu_s_per_1000") or {}
