@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
+from rest_framework.serializers import Serializer
 
 from echo_site import events, realtime
 from echo_site.errors import ErrorCode, ServiceError, validation_error
@@ -39,6 +41,18 @@ GAP_BACKLOG_MAX_SECONDS = 30.0
 # The heartbeat's tail check: an entry committed but not yet delivered is usually on its way;
 # the database fills it only if it is still missing this much later.
 TAIL_GRACE_SECONDS = 1.0
+
+
+@functools.cache
+def frame_parser(serializer_class: type[Serializer]) -> Serializer:
+    """One instance of a frame's serializer for the process, reused for every frame.
+
+    DRF builds an instance's fields by deep-copying the declared ones, which cost about a tenth
+    of a message's CPU on the event loop when done per frame (docs/benchmarks.md). Validation
+    through `run_validation` keeps nothing of the data on the instance (that is `is_valid`'s
+    bookkeeping), and it runs on the event loop without yielding, so one instance serves every
+    frame in turn."""
+    return serializer_class()
 
 
 class RoomConsumer(LiveConsumer):
@@ -266,12 +280,13 @@ class RoomConsumer(LiveConsumer):
     async def on_message_send(self, content: dict[str, Any]) -> None:
         # The frame is parsed by the serializer its REST endpoint uses: the same fields, types,
         # lengths and characters (no NUL, no lone surrogates) pass, the same are refused.
-        serializer = self.message_input_serializer()(data=content)
-        if not serializer.is_valid():
-            raise validation_error(ValidationError(serializer.errors))
-        text = serializer.validated_data["content"]
-        client_id = serializer.validated_data.get("client_id")
-        attachment_ids = serializer.validated_data.get("attachment_ids") or None
+        try:
+            validated = frame_parser(self.message_input_serializer()).run_validation(content)
+        except ValidationError as error:
+            raise validation_error(error) from None
+        text = validated["content"]
+        client_id = validated.get("client_id")
+        attachment_ids = validated.get("attachment_ids") or None
         if not await ratelimit.message_allowed(user_id=self.user.pk):
             raise FrameError(
                 ErrorCode.RATE_LIMITED,
