@@ -49,10 +49,9 @@ def frame_parser(serializer_class: type[Serializer]) -> Serializer:
 
     DRF builds an instance's fields by deep-copying the declared ones: a fresh serializer's
     `is_valid` took 89-95 us per frame, this one's `run_validation` 11-12 us, of a message's
-    ~2 ms of event-loop CPU (docs/benchmarks.md). Validation
-    through `run_validation` keeps nothing of the data on the instance (that is `is_valid`'s
-    bookkeeping), and it runs on the event loop without yielding, so one instance serves every
-    frame in turn."""
+    ~2 ms of event-loop CPU (docs/benchmarks.md). `run_validation` keeps nothing of the data on
+    the instance (that is `is_valid`'s bookkeeping) and runs on the event loop without yielding,
+    so one instance serves every frame in turn."""
     return serializer_class()
 
 
