@@ -3,7 +3,10 @@ one sweep per room however many of its sockets this process holds."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import time
+import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from chat import heartbeat as heartbeat_module
 from chat import presence
 from chat.auth import Credential, credentials_still_valid
 
@@ -72,10 +76,6 @@ async def one_interval_of_beats(
 ) -> list[list[int]]:
     """Join `sockets` to a heartbeat whose interval is 0.5 s (`before` runs right after), let one
     interval pass, and return which sockets each beat had."""
-    import asyncio
-
-    from chat import heartbeat as heartbeat_module
-
     beats: list[list[int]] = []
 
     class Recording(heartbeat_module.Heartbeat):
@@ -126,12 +126,6 @@ async def test_many_sockets_are_beaten_in_more_slices_of_bounded_size(settings, 
 @pytest.mark.asyncio
 async def test_a_socket_that_goes_mid_interval_is_not_kept_until_the_interval_ends(settings):
     """Under churn a whole round's sockets went while an interval that had them was running."""
-    import asyncio
-    import gc
-    import weakref
-
-    from chat import heartbeat as heartbeat_module
-
     settings.LIVE_HEARTBEAT_SECONDS = 0.5
     beat = heartbeat_module.Heartbeat()
     beat.beat = _no_beat  # type: ignore[method-assign]
